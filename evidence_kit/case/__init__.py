@@ -1,0 +1,1 @@
+"""The case folder: case.json, the hash-chained journal and the artifacts it names."""

@@ -1,0 +1,171 @@
+"""The hash-chained, fsync'd case journal (``journal.jsonl``).
+
+One JSON object per line. Each entry carries the previous entry's hash and its own, so an
+edited, removed or reordered entry breaks the chain at a point the verifier names. Each append
+is one ``write`` to an ``O_APPEND`` descriptor followed by ``fsync``: a ``kill -9`` at any
+moment leaves a chain that verifies as a prefix, with at most a torn final line.
+
+Entry fields (see docs/case-format.md):
+``seq`` (1-based), ``time`` (UTC RFC 3339, microseconds), ``mono`` (monotonic seconds since the
+run started), ``run``, ``target`` (or null), ``event``, ``data``, ``artifact`` (or null:
+``{"path", "sha256", "size"}``), ``prev``, ``hash``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+JOURNAL_NAME = "journal.jsonl"
+ENTRY_FIELDS = ("seq", "time", "mono", "run", "target", "event", "data", "artifact", "prev", "hash")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The one serialisation that hashes are computed over."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def utc_now() -> str:
+    return rfc3339(_dt.datetime.now(_dt.UTC))
+
+
+def rfc3339(moment: _dt.datetime) -> str:
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class JournalCheck:
+    """Result of checking a journal's hash chain."""
+
+    ok: bool
+    entries: int
+    head: str
+    first_bad_seq: int | None = None
+    first_bad_line: int | None = None
+    problem: str | None = None
+    torn_tail_bytes: int = 0
+    last_run: int = 0
+
+    def describe(self) -> str:
+        if self.ok:
+            torn = f"; a torn final line of {self.torn_tail_bytes} bytes follows" if self.torn_tail_bytes else ""
+            return f"{self.entries} entries, chain intact, head {self.head[:16]}{torn}"
+        return f"entry seq {self.first_bad_seq} (line {self.first_bad_line}): {self.problem}"
+
+
+def iter_entries(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Yield (line number, raw line) for every complete line; streaming, constant memory."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            yield number, raw
+
+
+def check_journal(path: Path) -> JournalCheck:
+    """Verify the chain of ``path``. A torn final line (no newline) is reported, not fatal."""
+    prev = GENESIS
+    count = 0
+    last_run = 0
+    if not path.exists():
+        return JournalCheck(False, 0, GENESIS, 1, 1, f"{path.name} is missing")
+    for number, raw in iter_entries(path):
+        if not raw.endswith(b"\n"):
+            return JournalCheck(True, count, prev, torn_tail_bytes=len(raw), last_run=last_run)
+        expected_seq = count + 1
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            return JournalCheck(False, count, prev, expected_seq, number, "not valid JSON")
+        if not isinstance(entry, dict) or set(entry) != set(ENTRY_FIELDS):
+            return JournalCheck(False, count, prev, expected_seq, number, "fields are not those of an entry")
+        if entry["seq"] != expected_seq:
+            return JournalCheck(
+                False, count, prev, expected_seq, number,
+                f"sequence number is {entry['seq']!r}, expected {expected_seq} (entry removed or reordered)",
+            )
+        if entry["prev"] != prev:
+            return JournalCheck(False, count, prev, expected_seq, number, "previous-hash link does not match")
+        if entry_hash(entry) != entry["hash"]:
+            return JournalCheck(False, count, prev, expected_seq, number, "entry hash does not match its content")
+        prev = entry["hash"]
+        last_run = max(last_run, int(entry.get("run") or 0))
+        count += 1
+    return JournalCheck(True, count, prev, last_run=last_run)
+
+
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield parsed complete entries (no chain check: call :func:`check_journal` first)."""
+    for _, raw in iter_entries(path):
+        if raw.endswith(b"\n"):
+            yield json.loads(raw)
+
+
+@dataclass
+class Journal:
+    """An open journal, appending after a verified head. Thread-safe."""
+
+    path: Path
+    run: int
+    head: str
+    seq: int
+    _fd: int = -1
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _mono0: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def open(cls, path: Path, run: int, check: JournalCheck) -> Journal:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return cls(path=path, run=run, head=check.head, seq=check.entries, _fd=fd)
+
+    def append(
+        self,
+        event: str,
+        data: dict[str, Any] | None = None,
+        *,
+        target: str | None = None,
+        artifact: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        with self._lock:
+            if self._fd < 0:
+                raise RuntimeError("journal is closed")
+            entry: dict[str, Any] = {
+                "seq": self.seq + 1,
+                "time": utc_now(),
+                "mono": round(time.monotonic() - self._mono0, 6),
+                "run": self.run,
+                "target": target,
+                "event": event,
+                "data": data or {},
+                "artifact": artifact,
+                "prev": self.head,
+            }
+            entry["hash"] = entry_hash(entry)
+            line = canonical_json(entry) + b"\n"
+            # One write of the whole line, then fsync: either the entry is there whole or torn at
+            # the end, where check_journal tolerates it as a torn tail.
+            written = os.write(self._fd, line)
+            while written < len(line):
+                written += os.write(self._fd, line[written:])
+            os.fsync(self._fd)
+            self.seq += 1
+            self.head = entry["hash"]
+            return entry
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
