@@ -1,0 +1,163 @@
+"""Capture: run every selected target of an inventory through its driver into a case folder.
+
+Targets run in parallel (``concurrency``); one target's failure never stops the others. All
+secrets of the selected targets are resolved before the first connection, so a technician
+types every ``prompt`` secret up front and an unattended run with a missing variable stops
+before it captures anything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidence_kit.case.case import Case, CaseDetails, TargetResult
+from evidence_kit.case.outcome import Outcome
+from evidence_kit.drivers.base import Driver, RunOptions, TargetJob, driver_class
+from evidence_kit.errors import InventoryError
+from evidence_kit.hostfacts import run_facts
+from evidence_kit.inventory import Inventory, Target
+from evidence_kit.secrets import Secret, SecretResolver
+
+
+@dataclass
+class Progress:
+    """Callbacks a front end (CLI, demo, tests) may set; all optional, called from threads."""
+
+    started: Callable[[Target], None] | None = None
+    finished: Callable[[TargetResult], None] | None = None
+
+
+@dataclass
+class CaptureReport:
+    case_root: Path
+    case_id: str
+    results: list[TargetResult] = field(default_factory=list)
+
+    @property
+    def all_ok(self) -> bool:
+        return all(r.outcome.is_success for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome.value] = out.get(r.outcome.value, 0) + 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case": str(self.case_root), "case_id": self.case_id, "all_ok": self.all_ok,
+            "counts": self.counts(), "targets": [r.as_dict() for r in self.results],
+        }
+
+
+def target_address(target: Target, kind: str) -> str:
+    if target.url:
+        return target.url
+    if target.host:
+        return f"{target.host}:{target.port}" if target.port else target.host
+    if target.domain:
+        return target.domain
+    return ",".join(target.dcs)
+
+
+def case_details(inventory: Inventory) -> CaseDetails:
+    block = inventory.case
+    auth = block.authorization
+    if auth is not None:
+        auth = auth if auth.is_absolute() else inventory.path.parent / auth
+        if not auth.is_file():
+            raise InventoryError(str(inventory.path), f"field 'case.authorization': file not found: {auth}")
+    return CaseDetails(
+        client=block.client, provider=block.provider, technician=block.technician,
+        purpose=block.purpose, authorization=auth, recipients=tuple(block.recipients),
+    )
+
+
+def resolve_secrets(
+    inventory: Inventory, targets: list[Target], resolver: SecretResolver
+) -> dict[str, dict[str, Secret]]:
+    return {
+        t.name: {f: resolver.resolve(ref, f"target '{t.name}' field '{f}'") for f, ref in t.secret_refs().items()}
+        for t in targets
+    }
+
+
+class _Drivers:
+    """One driver instance per kind per run, made on first use (thread-safe)."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self._options = options
+        self._made: dict[str, Driver] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str) -> Driver:
+        with self._lock:
+            if kind not in self._made:
+                self._made[kind] = driver_class(kind)(self._options)
+            return self._made[kind]
+
+    def close(self) -> None:
+        for driver in self._made.values():
+            try:
+                driver.close()
+            except Exception:  # noqa: S110 - closing must not hide the run's results
+                pass
+
+
+def capture(
+    inventory: Inventory,
+    case_root: Path,
+    resolver: SecretResolver,
+    options: RunOptions | None = None,
+    only: list[str] | None = None,
+    progress: Progress | None = None,
+    case_id: str | None = None,
+) -> CaptureReport:
+    options = options or RunOptions()
+    progress = progress or Progress()
+    targets = inventory.select(only or [])
+    details = case_details(inventory)
+    kinds = {inventory.profile_of(t).kind for t in targets}
+    for kind in sorted(kinds):
+        driver_class(kind).preflight(options)
+    secrets = resolve_secrets(inventory, targets, resolver)
+
+    facts = run_facts(inventory.sha256, {"inventory": inventory.path.name, "targets": [t.name for t in targets]})
+    case = Case.open_for_capture(Path(case_root), details, facts, case_id=case_id)
+    drivers = _Drivers(options)
+    results: dict[str, TargetResult] = {}
+
+    def one(target: Target) -> None:
+        profile = inventory.profile_of(target)
+        values = secrets[target.name]
+        if progress.started:
+            progress.started(target)
+        with case.target(
+            target.name, profile.kind, profile.name, target_address(target, profile.kind),
+            secrets=[s.reveal() for s in values.values()],
+        ) as session:
+            try:
+                for field_name, secret in values.items():
+                    case.commit_credential(session, field_name, secret.reveal())
+                drivers.get(profile.kind).capture(TargetJob(target, profile, values, session, case))
+            except Exception as exc:
+                session.finish(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+        assert session.result is not None
+        results[target.name] = session.result
+        if progress.finished:
+            progress.finished(session.result)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="target") as pool:
+            for future in [pool.submit(one, t) for t in targets]:
+                future.result()
+    finally:
+        drivers.close()
+        report = CaptureReport(case.root, case.case_id, [results[t.name] for t in targets if t.name in results])
+        case.close({"counts": report.counts(), "targets": len(targets)})
+    return report

@@ -1,0 +1,120 @@
+"""SSH profiles: prompts, privilege modes, pager, identity commands, legacy algorithms.
+
+Modelled on Scrapli's platform definitions: vendors as data, never as code.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from evidence_kit.profiles.base import Model, ProfileBase, check_regex
+
+
+class Interaction(Model):
+    """Something the device asks before a prompt appears (a menu, 'Press any key')."""
+
+    expect: str = Field(description="Regex that shows the question.")
+    send: str = Field(description="What to answer (a line ending is added unless 'raw').")
+    raw: bool = Field(False, description="Send exactly 'send', without a line ending.")
+    optional: bool = Field(True, description="Skip silently if the question never comes.")
+
+    @field_validator("expect")
+    @classmethod
+    def _check_regex(cls, value: str) -> str:
+        return check_regex(value)
+
+
+class ModeEntry(Model):
+    command: str = Field(description="Command that enters the mode, e.g. 'enable'.")
+    secret: str | None = Field(
+        None, description="Inventory field holding the secret asked for (e.g. 'enable_secret')."
+    )
+    secret_prompt: str = Field(r"(?i)password:\s*$", description="Regex of the secret question.")
+
+    @field_validator("secret_prompt")
+    @classmethod
+    def _check_regex(cls, value: str) -> str:
+        return check_regex(value)
+
+
+class Mode(Model):
+    name: str
+    pattern: str = Field(description="Regex matching the prompt of this mode (multiline).")
+    privilege: int = Field(description="Higher is more privileged; compared with expected_mode.")
+    enter: ModeEntry | None = Field(None, description="How to reach this mode from a lower one.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _check_regex(cls, value: str) -> str:
+        return check_regex(value)
+
+
+class Pager(Model):
+    pattern: str = Field(description="Regex of a pager prompt (e.g. '--More--').")
+    send: str = Field(" ", description="Key that shows the next page.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _check_regex(cls, value: str) -> str:
+        return check_regex(value)
+
+
+class Legacy(Model):
+    """Old algorithms an old device may need; only enabled when the target allows legacy."""
+
+    kex: list[str] = Field(default_factory=list)
+    ciphers: list[str] = Field(default_factory=list)
+    macs: list[str] = Field(default_factory=list)
+    host_key_types: list[str] = Field(default_factory=list)
+    pubkey_types: list[str] = Field(default_factory=list)
+
+
+class SshProfile(ProfileBase):
+    kind: Literal["ssh"] = "ssh"
+    port: int = Field(22, ge=1, le=65535)
+    modes: list[Mode] = Field(min_length=1, description="Prompt modes, lowest privilege first.")
+    expected_mode: str = Field(
+        description="Mode the credential is expected to reach; below it is login_limited."
+    )
+    on_connect: list[Interaction] = Field(
+        default_factory=list, description="Questions before the first prompt (menus, banners)."
+    )
+    on_open: list[str] = Field(default_factory=list, description="Commands after login (pager off).")
+    identity_commands: list[str] = Field(
+        default_factory=list, description="Read-only commands whose output identifies the device."
+    )
+    pager: Pager | None = None
+    failure_patterns: list[str] = Field(
+        default_factory=list, description="Regexes of command errors (recorded, not fatal)."
+    )
+    auth_failure_patterns: list[str] = Field(
+        default_factory=list,
+        description="Regexes showing the device refused the credential inside the shell.",
+    )
+    exit_commands: list[str] = Field(default_factory=lambda: ["exit"])
+    line_ending: str = "\n"
+    username_suffix: str = Field(
+        "", description="Appended to the username at login (MikroTik '+cte' turns off colours)."
+    )
+    terminal_width: int = Field(200, ge=40, le=1000)
+    terminal_height: int = Field(50, ge=10, le=500)
+    legacy: Legacy = Field(default_factory=Legacy)
+
+    @field_validator("failure_patterns", "auth_failure_patterns")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        return [check_regex(v) for v in value]
+
+    @model_validator(mode="after")
+    def _expected_mode_exists(self) -> SshProfile:
+        names = [m.name for m in self.modes]
+        if self.expected_mode not in names:
+            raise ValueError(f"expected_mode {self.expected_mode!r} is not one of the modes {names}")
+        if len(set(names)) != len(names):
+            raise ValueError("mode names must be unique")
+        return self
+
+    def mode(self, name: str) -> Mode:
+        return next(m for m in self.modes if m.name == name)

@@ -1,0 +1,18 @@
+"""Shared fixtures. Fixtures that start real servers live in tests/servers/ and are registered
+here as plugins, so every test folder can use them."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = [
+    # one line per server fixture module (tests/servers/*.py)
+]
+
+
+@pytest.fixture
+def no_secrets():
+    """Call with (path, secrets): fails if any secret appears in any file, raw or encoded."""
+    from tests.helpers import assert_no_secrets
+
+    return assert_no_secrets
