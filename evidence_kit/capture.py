@@ -21,6 +21,7 @@ from evidence_kit.drivers.base import Driver, RunOptions, TargetJob, driver_clas
 from evidence_kit.errors import InventoryError
 from evidence_kit.hostfacts import run_facts
 from evidence_kit.inventory import Inventory, Target
+from evidence_kit.logfilter import install_log_redaction
 from evidence_kit.secrets import Secret, SecretResolver
 
 
@@ -118,6 +119,7 @@ def capture(
     progress: Progress | None = None,
     case_id: str | None = None,
 ) -> CaptureReport:
+    install_log_redaction()
     options = options or RunOptions()
     progress = progress or Progress()
     targets = inventory.select(only or [])

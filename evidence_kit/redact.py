@@ -117,6 +117,15 @@ class Redactor:
             return []
         return sorted({self._forms[m.group(0)] for m in self._pattern.finditer(data)})
 
+    def partial_suffix(self, data: bytes) -> int:
+        """Length of the longest suffix of ``data`` that is a proper prefix of a secret form."""
+        start = max(0, len(data) - (self.max_len - 1))
+        for i in range(start, len(data)):
+            tail = data[i:]
+            if any(form.startswith(tail) for form in self._forms):
+                return len(data) - i
+        return 0
+
     def stream(self) -> StreamRedactor:
         return StreamRedactor(self)
 
@@ -135,18 +144,12 @@ class StreamRedactor:
     def feed(self, data: bytes) -> bytes:
         if not self._r:
             return data
-        self._buf += data
-        keep = self._r.max_len - 1
-        if len(self._buf) <= keep:
-            return b""
-        # Redact everything, then emit only what cannot be the start of a secret still arriving.
-        out = self._r.redact_bytes(self._buf)
-        tail = self._buf[-keep:] if keep else b""
-        if keep and out.endswith(tail) and not self._r.find(tail):
-            emit, self._buf = out[: len(out) - keep], tail
-        else:
-            emit, self._buf = out, b""
-        return emit
+        out = self._r.redact_bytes(self._buf + data)
+        # Hold back only the shortest tail that could still grow into a secret: the longest
+        # suffix of the output that is a proper prefix of some known form.
+        hold = self._r.partial_suffix(out)
+        self._buf = out[len(out) - hold:] if hold else b""
+        return out[: len(out) - hold]
 
     def flush(self) -> bytes:
         out = self._r.redact_bytes(self._buf)

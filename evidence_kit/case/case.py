@@ -34,6 +34,7 @@ from evidence_kit.case.commitments import CommitmentParams, commit
 from evidence_kit.case.journal import JOURNAL_NAME, Journal, check_journal, utc_now
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.errors import CaseError
+from evidence_kit.logfilter import register_secret
 from evidence_kit.redact import Redactor, StreamRedactor
 
 CASE_FORMAT = "evidence-kit-case/1"
@@ -99,7 +100,10 @@ class TargetSession:
         self.kind = kind
         self.profile = profile
         self.address = address
-        self.redactor = Redactor(s for s in secrets if s)
+        values = [s for s in secrets if s]
+        self.redactor = Redactor(values)
+        for value in values:
+            register_secret(value)
         self.folder = f"{ARTIFACTS_DIR}/{slug(name)}/run{case.journal.run:03d}"
         self.started = utc_now()
         self.identity: dict[str, Any] = {}
@@ -112,6 +116,7 @@ class TargetSession:
         """Register a secret learned mid-session (e.g. a TOTP code) for redaction."""
         if value:
             self.redactor.add(value)
+            register_secret(value)
 
     def event(self, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.case.journal.append(event, self.redactor.redact_obj(data or {}), target=self.name)
