@@ -163,3 +163,25 @@ def capture(
         report = CaptureReport(case.root, case.case_id, [results[t.name] for t in targets if t.name in results])
         case.close({"counts": report.counts(), "targets": len(targets)})
     return report
+
+
+def default_case_dir(inventory: Inventory) -> Path:
+    """cases/<client>-<YYYY-MM> beside where the command runs: one case per client per month."""
+    from evidence_kit.case.case import slug
+    from evidence_kit.case.journal import utc_now
+
+    return Path("cases") / f"{slug(inventory.case.client).lower()}-{utc_now()[:7]}"
+
+
+def previous_outcomes(case_root: Path) -> dict[str, str]:
+    """Each target's last outcome in an existing case (for 'what changed since last run')."""
+    from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
+
+    path = Path(case_root) / JOURNAL_NAME
+    if not path.exists() or not check_journal(path).ok:
+        return {}
+    out: dict[str, str] = {}
+    for entry in read_entries(path):
+        if entry.get("event") == "target_finished" and entry.get("target"):
+            out[entry["target"]] = str(entry["data"].get("outcome"))
+    return out

@@ -42,4 +42,8 @@ def install_log_redaction() -> None:
             return record
 
         logging.setLogRecordFactory(factory)
+        # Libraries' errors (a reset socket in paramiko's transport thread) are recorded in the
+        # journal by the drivers; without a handler Python would print them to stderr.
+        for name in ("paramiko", "ldap3"):
+            logging.getLogger(name).addHandler(logging.NullHandler())
         _installed = True

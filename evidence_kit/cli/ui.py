@@ -1,0 +1,105 @@
+"""Terminal output shared by commands: progress while targets run, the outcome table after."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any
+
+import click
+
+OUTCOME_STYLE = {
+    "login_ok": "green", "login_limited": "yellow", "mfa_required": "yellow", "auth_failed": "red",
+    "host_key_mismatch": "red", "certificate_mismatch": "red", "unreachable": "red", "timeout": "red",
+    "error": "red",
+}
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+class CaptureProgress:
+    """A rich progress bar on a terminal; one plain line per finished target otherwise."""
+
+    def __init__(self, total: int, quiet: bool = False) -> None:
+        self.total = total
+        self.quiet = quiet
+        self._lock = threading.Lock()
+        self._done = 0
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> CaptureProgress:
+        if is_terminal() and not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]capturing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}"), transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def started(self, target: Any) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=str(target.name))
+
+    def finished(self, result: Any) -> None:
+        with self._lock:
+            self._done += 1
+            if self._progress is not None:
+                self._progress.advance(self._task)
+                self._progress.console.print(_line(result, markup=True))
+            elif not self.quiet:
+                click.echo(f"[{self._done}/{self.total}] {_line(result, markup=False)}")
+
+
+def _line(result: Any, markup: bool) -> str:
+    outcome = result.outcome.value
+    text = f"{result.name}: {outcome}"
+    if markup:
+        from rich.markup import escape
+
+        style = OUTCOME_STYLE.get(outcome, "white")
+        return f"[{style}]{escape(result.name)}: {outcome}[/] [dim]{escape(result.detail)}[/]"
+    return f"{text} - {result.detail}"
+
+
+def print_summary(report: Any, changes: dict[str, tuple[str | None, str]] | None = None) -> None:
+    """The table of outcomes at the end of a capture (rich on a terminal, plain otherwise)."""
+    rows = []
+    for r in report.results:
+        identity = r.identity.get("host_key") or r.identity.get("certificate_sha256") or r.identity.get("account", "")
+        change = ""
+        if changes and r.name in changes:
+            before, _ = changes[r.name]
+            change = f"was {before}" if before else "new"
+        rows.append((r.name, r.kind, r.address, r.outcome.value, str(identity), change, r.detail))
+    if is_terminal():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"case {report.case_id}", show_lines=False)
+        for col in ("target", "kind", "address", "outcome", "identity", "since last run", "detail"):
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            style = OUTCOME_STYLE.get(row[3], "white")
+            table.add_row(*row[:3], f"[{style}]{row[3]}[/]", *row[4:])
+        Console().print(table)
+    else:
+        for row in rows:
+            extra = f" ({row[5]})" if row[5] else ""
+            click.echo(f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}{extra}\t{row[6]}")
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.counts().items()))
+    click.echo(f"case folder: {report.case_root}  ({counts})")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
