@@ -320,6 +320,13 @@ class HashingReader(io.RawIOBase):
         self.size += n
         return n
 
+    @property
+    def closed_raw(self) -> bool:
+        return bool(self._raw.closed)
+
+    def close_raw(self) -> None:
+        self._raw.close()
+
     def drain(self) -> None:
         """Read to the end (so the hash covers the whole file)."""
         while block := self._raw.read(1 << 20):
@@ -411,12 +418,19 @@ class Decryption:
             raise AgeFormatError(_describe_pyrage_error(exc))
 
     def close(self) -> None:
+        """Stop reading, wait for the decryptor, then hash the rest of the ciphertext (so the
+        digest always covers the whole file) and close it. Safe to call twice."""
         try:
             self.reader.close()
         finally:
             if self._thread is not None:
                 self._thread.join()
                 self._thread = None
+            if not self.source.closed_raw:
+                try:
+                    self.source.drain()
+                finally:
+                    self.source.close_raw()
 
 
 def _describe_pyrage_error(exc: BaseException) -> str:
@@ -466,10 +480,10 @@ def _pyrage_decryption(source: HashingReader, header: Header, identities: Sequen
         text = str(exc)
         lowered = text.lower()
         if "no matching keys" in lowered:
-            source._raw.close()
+            source.close_raw()
             raise AgeNoMatch("no identity given matches a recipient of this archive")
         if "header" in lowered:
-            source._raw.close()
+            source.close_raw()
             raise AgeFormatError(f"age header is damaged ({text})")
         # Anything else means the key matched and the probe ran out of (payload) bytes, as expected.
     except OSError:
@@ -485,8 +499,6 @@ def _pyrage_decryption(source: HashingReader, header: Header, identities: Sequen
             pass  # the reader stopped early (it reports its own reason)
         except BaseException as exc:
             errors.append(exc)
-        finally:
-            source._raw.close()
 
     thread = threading.Thread(target=run, name="age-decrypt", daemon=True)
     thread.start()

@@ -1,0 +1,319 @@
+"""Seal a case folder: BagIt bag -> Ed25519 signature -> RFC 3161 time-stamps -> tar -> age.
+
+One pass over the evidence: each file is read once, hashed (SHA-256 and SHA-512, on two
+threads) and handed to the tar stream that the encryptor pulls; the tag files follow the
+payload inside the same stream. Memory does not grow with the case. The archive is written to
+``ARCHIVE.partial`` and renamed only when complete; a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import stat
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from evidence_kit import __version__
+from evidence_kit.case.case import load_case_info
+from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
+from evidence_kit.errors import ArchiveError, CaseError, EvidenceKitError, UsageError
+from evidence_kit.seal import archive, bag, encrypt, keys, receipt, sign
+from evidence_kit.seal.archive import FileDigest, UnsafeArchive
+from evidence_kit.seal.model import (
+    BAG_INFO,
+    BAGIT_TXT,
+    COMMITMENTS,
+    DATA_DIR,
+    INFO_CASE_ID,
+    INFO_JOURNAL_ENTRIES,
+    INFO_JOURNAL_HEAD,
+    INFO_TIMESTAMPED,
+    INFO_TOOL_VERSION,
+    MANIFESTS,
+    RECEIPT_FORMAT,
+    RECEIPT_SUFFIX,
+    SIGNATURE,
+    SIGNED_FILE,
+    SIGNER_PEM,
+    TAGMANIFESTS,
+    SealResult,
+    tsr_name,
+)
+from evidence_kit.seal.timestamp import TimestampProblem
+from evidence_kit.seal.timestamp import request as tsa_request
+
+
+class TimestampFailed(EvidenceKitError):
+    """A configured TSA did not give a usable time-stamp; the seal is abandoned."""
+
+
+@dataclass
+class SealOptions:
+    case_dir: Path
+    output: Path
+    sign_key: Path
+    recipients: list[str] = field(default_factory=list)
+    passphrase: bytes | None = None
+    tsa_urls: list[str] = field(default_factory=list)
+    tsa_roots: list[x509.Certificate] = field(default_factory=list)
+    scrypt_log_n: int = encrypt.DEFAULT_SCRYPT_LOG_N
+    ignore_case_recipients: bool = False
+    tsa_timeout: float = 30.0
+
+
+@dataclass
+class _Plan:
+    info: dict[str, Any]
+    case_id: str
+    journal_head: str
+    journal_entries: int
+    artifacts: dict[str, tuple[str, int]]  # case-relative path -> (sha256, size) named by the journal
+    commitments: list[dict[str, Any]]
+    dirs: list[str]
+    files: list[str]  # case-relative, sorted
+    unjournaled: list[str]
+
+
+def receipt_path(archive_path: Path) -> Path:
+    return archive_path.with_name(archive_path.name + RECEIPT_SUFFIX)
+
+
+def plan(case_dir: Path) -> _Plan:
+    """Everything decided before a byte is written: refuses a case that cannot be sealed."""
+    case_dir = Path(case_dir)
+    info = load_case_info(case_dir)
+    journal = case_dir / JOURNAL_NAME
+    check = check_journal(journal)
+    if not check.ok:
+        raise CaseError(f"{journal}: journal chain broken at {check.describe()}; refusing to seal")
+    if check.torn_tail_bytes:
+        raise CaseError(f"{journal}: a torn final line of {check.torn_tail_bytes} bytes follows entry "
+                        f"{check.entries} (a capture was interrupted); open the case again to set it aside")
+    artifacts: dict[str, tuple[str, int]] = {}
+    commitments: list[dict[str, Any]] = []
+    for entry in read_entries(journal):
+        art = entry.get("artifact")
+        if isinstance(art, dict):
+            artifacts[str(art["path"])] = (str(art["sha256"]), int(art["size"]))
+        if entry.get("event") == "credential_commitment":
+            data = entry.get("data") or {}
+            commitments.append({"seq": entry["seq"], "target": entry["target"], "field": data.get("field"),
+                                "scheme": data.get("scheme"), "commitment": data.get("commitment")})
+    dirs: list[str] = []
+    files: list[str] = []
+    for current, dirnames, filenames in os.walk(case_dir):
+        dirnames.sort()
+        rel_dir = os.path.relpath(current, case_dir)
+        for name in sorted(dirnames):
+            full = Path(current) / name
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if full.is_symlink():
+                raise CaseError(f"{full}: symbolic link in the case folder; evidence must be regular files")
+            dirs.append(rel)
+        for name in sorted(filenames):
+            full = Path(current) / name
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            st = os.lstat(full)
+            if not stat.S_ISREG(st.st_mode):
+                raise CaseError(f"{full}: not a regular file (link, device or socket) in the case folder")
+            try:
+                archive.check_member_name(f"x/{DATA_DIR}/{rel}")
+            except UnsafeArchive:
+                raise CaseError(f"{full}: file name cannot be sealed safely (control characters or too long)")
+            files.append(rel)
+    present = set(files)
+    for path in sorted(artifacts):
+        if path not in present:
+            raise CaseError(f"{case_dir / path}: named by the journal but missing; refusing to seal")
+    unjournaled = [f for f in files if f not in artifacts and f != JOURNAL_NAME]
+    return _Plan(info, str(info["case_id"]), check.head, check.entries, artifacts, commitments, dirs,
+                 sorted(files), unjournaled)
+
+
+def seal(options: SealOptions) -> SealResult:
+    output = Path(options.output)
+    rpath = receipt_path(output)
+    for path in (output, rpath):
+        if path.exists():
+            raise UsageError(f"{path}: already exists; a sealed archive is never overwritten")
+    if not output.parent.is_dir():
+        raise UsageError(f"{output.parent}: output folder does not exist")
+    signing_key = keys.load_signing_key(options.sign_key)
+    the_plan = plan(options.case_dir)
+    case_recipients = [] if options.ignore_case_recipients else [
+        str(r) for r in the_plan.info.get("recipients") or []]
+    if options.passphrase is not None:
+        if options.recipients:
+            raise UsageError("--passphrase cannot be combined with --recipient: an age file encrypted to a "
+                             "passphrase has exactly one (scrypt) recipient")
+        if case_recipients:
+            raise UsageError("the case lists recipients (the client must always be one); a passphrase archive "
+                             "cannot include them. Seal to the recipients, or pass --ignore-case-recipients")
+        if not options.passphrase:
+            raise UsageError("the passphrase is empty")
+        recipient_objs: list[Any] = []
+        recipient_texts: list[str] = []
+    else:
+        wanted = list(dict.fromkeys([*case_recipients, *options.recipients]))
+        if not wanted:
+            raise UsageError("no recipient: give --recipient (or --passphrase)")
+        recipient_objs, recipient_texts = keys.load_recipients(wanted)
+
+    partial = output.with_name(output.name + ".partial")
+    state: dict[str, Any] = {}
+    pool = ThreadPoolExecutor(1, thread_name_prefix="sha512")
+    try:
+        with open(partial, "xb") as raw:
+            out = encrypt.HashingWriter(raw)
+            blocks = _stream(the_plan, options, signing_key, pool, state)
+            try:
+                encrypt.encrypt_stream(blocks, out, recipient_objs, options.passphrase, options.scrypt_log_n)
+            except OSError as exc:
+                # pyrage wraps errors raised while it reads the stream; surface ours unchanged.
+                cause = state.get("error")
+                if isinstance(cause, BaseException):
+                    raise cause
+                raise ArchiveError(f"{output}: writing the archive failed ({exc})")
+            if isinstance(state.get("error"), BaseException):
+                raise state["error"]
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.rename(partial, output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+    signer_fpr = keys.fingerprint(signing_key.public_key())
+    body = {
+        "format": RECEIPT_FORMAT,
+        "archive": {"name": output.name, "size": out.size, "sha256": out.sha256.hexdigest()},
+        "case_id": the_plan.case_id,
+        "sealed": _now(),
+        "signer": {"fingerprint": signer_fpr, "public_key_pem": keys.public_pem(signing_key.public_key()).decode()},
+        "bag": {"name": the_plan.case_id, "tagmanifest_sha256": state["tagmanifest_sha256"],
+                "journal_head": the_plan.journal_head},
+        "encryption": {"passphrase": options.passphrase is not None, "recipients": recipient_texts},
+        "tool": {"name": "evidence-kit", "version": __version__},
+    }
+    receipt_sig = receipt.signature_of(body, signing_key)
+    receipt_stamps = []
+    for url in options.tsa_urls:
+        try:
+            der, _ = tsa_request(url, receipt_sig, timeout=options.tsa_timeout, roots=options.tsa_roots or None)
+        except TimestampProblem as exc:
+            state.setdefault("warnings", []).append(f"receipt time-stamp from {url} failed: {exc}")
+            continue
+        receipt_stamps.append((url, der))
+    doc = receipt.build(body, signing_key, receipt_stamps)
+    tmp = rpath.with_name(rpath.name + ".partial")
+    tmp.write_bytes(json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
+    os.rename(tmp, rpath)
+
+    warnings = list(state.get("warnings", []))
+    if not options.tsa_urls:
+        warnings.insert(0, "no --tsa given: sealed WITHOUT trusted time (the signature's time is the signer's word)")
+    if the_plan.unjournaled:
+        warnings.append(f"{len(the_plan.unjournaled)} file(s) in the case folder are not named by the journal "
+                        f"(sealed as they are): {', '.join(the_plan.unjournaled[:5])}")
+    return SealResult(
+        archive=str(output), receipt=str(rpath), case_id=the_plan.case_id, size=out.size,
+        sha256=out.sha256.hexdigest(), signer_fingerprint=signer_fpr, recipients=recipient_texts,
+        passphrase=options.passphrase is not None, timestamps=state.get("timestamps", []),
+        files=len(the_plan.files), payload_bytes=state.get("payload_bytes", 0), warnings=warnings,
+    )
+
+
+def _stream(the_plan: _Plan, options: SealOptions, signing_key: Any, pool: ThreadPoolExecutor,
+            state: dict[str, Any]) -> Iterator[bytes]:
+    """The tar stream of the bag, block by block. Errors are recorded in ``state`` too, because
+    pyrage replaces exceptions raised inside the stream it reads with its own ``OSError``."""
+    try:
+        yield from _stream_inner(the_plan, options, signing_key, pool, state)
+    except BaseException as exc:
+        state["error"] = exc
+        raise
+
+
+def _stream_inner(the_plan: _Plan, options: SealOptions, signing_key: Any, pool: ThreadPoolExecutor,
+                  state: dict[str, Any]) -> Iterator[bytes]:
+    root = the_plan.case_id
+    now = int(_dt.datetime.now(_dt.UTC).timestamp())
+    case_dir = Path(options.case_dir)
+    digests: dict[str, FileDigest] = {}
+    yield archive.dir_member(root, now)
+    yield archive.dir_member(f"{root}/{DATA_DIR}", now)
+    for rel in the_plan.dirs:
+        yield archive.dir_member(f"{root}/{DATA_DIR}/{rel}", int(os.lstat(case_dir / rel).st_mtime))
+    for rel in the_plan.files:
+        def done(d: FileDigest, rel: str = rel) -> None:
+            digests[f"{DATA_DIR}/{rel}"] = d
+        yield from archive.file_member(f"{root}/{DATA_DIR}/{rel}", case_dir / rel, pool, done)
+    # The bytes just sealed must be the ones the journal names.
+    for path, (sha, size) in sorted(the_plan.artifacts.items()):
+        got = digests[f"{DATA_DIR}/{path}"]
+        if got.sha256 != sha or got.size != size:
+            raise CaseError(f"{case_dir / path}: does not match the hash the journal recorded for it "
+                            "(changed after capture); refusing to seal")
+    state["payload_bytes"] = sum(d.size for d in digests.values())
+
+    info = the_plan.info
+    fields = [
+        ("Source-Organization", str(info.get("provider", ""))),
+        ("Contact-Name", str(info.get("technician", ""))),
+        ("External-Description", f"{info.get('client', '')}: {info.get('purpose', '')}"),
+        ("External-Identifier", the_plan.case_id),
+        ("Bagging-Date", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d")),
+        ("Payload-Oxum", f"{state['payload_bytes']}.{len(digests)}"),
+        ("Bag-Software-Agent", f"evidence-kit {__version__}"),
+        (INFO_CASE_ID, the_plan.case_id),
+        (INFO_JOURNAL_HEAD, the_plan.journal_head),
+        (INFO_JOURNAL_ENTRIES, str(the_plan.journal_entries)),
+        (INFO_TOOL_VERSION, __version__),
+        (INFO_TIMESTAMPED, "yes" if options.tsa_urls else "no"),
+    ]
+    tag_files: dict[str, bytes] = {
+        BAGIT_TXT: bag.BAGIT_TXT_BODY,
+        BAG_INFO: bag.bag_info(fields),
+        MANIFESTS[0]: bag.manifest(digests, "sha256"),
+        MANIFESTS[1]: bag.manifest(digests, "sha512"),
+        COMMITMENTS: json.dumps({
+            "case_id": the_plan.case_id,
+            "parameters": info.get("commitments"),
+            "derivation": "scrypt(secret, salt = salt || 0x00 || target || 0x00 || field, n, r, p, dklen)",
+            "credentials": the_plan.commitments,
+        }, indent=2, sort_keys=True).encode() + b"\n",
+    }
+    tag_digests = {name: bag.digest_bytes(data) for name, data in tag_files.items()}
+    tag_files[TAGMANIFESTS[0]] = bag.manifest(tag_digests, "sha256")
+    tag_files[TAGMANIFESTS[1]] = bag.manifest(tag_digests, "sha512")
+    signed = tag_files[SIGNED_FILE]
+    signature = sign.sign(signing_key, signed)
+    tag_files[SIGNATURE] = signature
+    tag_files[SIGNER_PEM] = keys.public_pem(signing_key.public_key())
+    state["tagmanifest_sha256"] = bag.digest_bytes(signed).sha256
+    stamps = []
+    for index, url in enumerate(options.tsa_urls, start=1):
+        try:
+            der, stamp = tsa_request(url, signature, timeout=options.tsa_timeout, roots=options.tsa_roots or None)
+        except TimestampProblem as exc:
+            raise TimestampFailed(f"time-stamp from {url}: {exc}; nothing was sealed")
+        tag_files[tsr_name(index)] = der
+        stamps.append({"tsa": url, "file": tsr_name(index), "time": stamp.gen_time, "tsa_name": stamp.tsa_subject,
+                       "serial": stamp.serial, "certificate_set_resorted_to_parse": stamp.normalized})
+    state["timestamps"] = stamps
+    for name, data in tag_files.items():
+        yield from archive.bytes_member(f"{root}/{name}", data, now)
+    yield archive.end_of_archive()
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
