@@ -17,6 +17,7 @@ DEPENDENCIES = (
     "click", "paramiko", "cryptography", "pillow", "playwright", "pyrage", "bagit", "rfc3161-client",
     "ldap3", "pyotp", "pykeepass", "pydantic", "pyyaml", "rich", "jinja2",
 )
+CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 
 def dependency_versions() -> dict[str, str]:
@@ -47,7 +48,7 @@ def host_addresses() -> list[str]:
 def clock_facts() -> dict[str, Any]:
     facts: dict[str, Any] = {"source": "system clock", "synchronized": None, "timezone": time.tzname[0]}
     try:
-        facts["clocksource"] = Path("/sys/devices/system/clocksource/clocksource0/current_clocksource").read_text().strip()
+        facts["clocksource"] = Path(CLOCKSOURCE).read_text().strip()
     except OSError:
         pass
     try:

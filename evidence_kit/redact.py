@@ -206,13 +206,18 @@ def scan_path(root: Path, secrets: Iterable[str | bytes]) -> list[Finding]:
     return findings
 
 
+def _member_chunks(member: Any, size: int = 1 << 20) -> Iterator[bytes]:
+    while block := member.read(size):
+        yield block
+
+
 def _scan_zip(path: Path, rel: str, redactor: Redactor) -> list[Finding]:
     findings: list[Finding] = []
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 with zf.open(info) as member:
-                    hits = _scan_stream(iter(lambda m=member: m.read(1 << 20), b""), redactor)
+                    hits = _scan_stream(_member_chunks(member), redactor)
                 if hits:
                     findings.append(Finding(rel, info.filename, tuple(hits)))
     except (zipfile.BadZipFile, OSError, RuntimeError):

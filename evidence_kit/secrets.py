@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evidence_kit.errors import SecretError
 
@@ -114,7 +115,7 @@ class SecretResolver:
         # "prompt" is asked once per target/field, not once per run: one reference, many secrets.
         self._prompted: dict[tuple[SecretRef, str], Secret] = {}
         self._lock = threading.RLock()
-        self._kp_db: object | None = None
+        self._kp_db: Any = None
 
     def resolve(self, ref: SecretRef, label: str) -> Secret:
         """Resolve ``ref``; ``label`` says whose secret it is in prompts and errors."""
@@ -182,7 +183,7 @@ class SecretResolver:
         group_path, _, title = ref.arg.strip("/").rpartition("/")
         db = self._kp_db
         entries = [
-            e for e in db.find_entries(title=title) or []  # type: ignore[attr-defined]
+            e for e in db.find_entries(title=title) or []
             if "/".join(e.path[:-1]) == group_path
         ]
         if not entries:

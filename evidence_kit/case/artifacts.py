@@ -36,7 +36,7 @@ class ArtifactWriter:
         self.media_type = media_type
         full = case_root / relpath
         full.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(full, "xb")  # noqa: SIM115 - closed in close()
+        self._fh = open(full, "xb")
         self._sha = hashlib.sha256()
         self._size = 0
         self.record: ArtifactRecord | None = None

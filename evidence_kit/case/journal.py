@@ -70,8 +70,7 @@ class JournalCheck:
 def iter_entries(path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, raw line) for every complete line; streaming, constant memory."""
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            yield number, raw
+        yield from enumerate(fh, start=1)
 
 
 def check_journal(path: Path) -> JournalCheck:

@@ -18,7 +18,7 @@ def _pause(message: str) -> None:
     click.prompt("Press Enter when done", default="", show_default=False, err=True)
 
 
-def _capture_options(func):  # type: ignore[no-untyped-def]
+def _capture_options(func):
     options = [
         click.argument("inventory", type=click.Path(path_type=Path)),
         click.option("--case", "case_dir", type=click.Path(path_type=Path),
@@ -39,7 +39,7 @@ def _capture_options(func):  # type: ignore[no-untyped-def]
 
 
 def _do_capture(inventory: Path, case_dir: Path | None, only: tuple[str, ...], concurrency: int, headed: bool,
-                browser_path: Path | None, profile_dirs: tuple[Path, ...], as_json: bool):  # type: ignore[no-untyped-def]
+                browser_path: Path | None, profile_dirs: tuple[Path, ...], as_json: bool):
     from evidence_kit.capture import Progress, capture, default_case_dir, previous_outcomes
     from evidence_kit.cli.ui import CaptureProgress
     from evidence_kit.drivers.base import RunOptions
@@ -64,7 +64,7 @@ def _do_capture(inventory: Path, case_dir: Path | None, only: tuple[str, ...], c
 
 @click.command()
 @_capture_options
-def capture(**kwargs) -> None:  # type: ignore[no-untyped-def]
+def capture(**kwargs) -> None:
     """Log into every target of INVENTORY and record the evidence in a case folder.
 
     Exit 0 when every target ended login_ok, 1 when any did not, 2 for bad input.

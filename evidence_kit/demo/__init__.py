@@ -72,7 +72,7 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
         inventory = load_inventory(inventory_path, ProfileRegistry())
         resolver = SecretResolver(environ=env, base_dir=folder)
 
-        def finished(r):  # type: ignore[no-untyped-def]
+        def finished(r):
             echo(f"  {r.name}: {r.outcome.value} - {r.detail}")
 
         from evidence_kit.capture import Progress

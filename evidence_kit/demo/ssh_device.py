@@ -108,7 +108,9 @@ class DemoDevice:
                 return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
 
             def check_channel_request(self, kind: str, chanid: int) -> int:
-                return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+                if kind == "session":
+                    return paramiko.OPEN_SUCCEEDED
+                return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
             def check_channel_pty_request(self, *args: Any) -> bool:
                 return True

@@ -56,7 +56,7 @@ class Driver(ABC):
         self.options = options
 
     @classmethod
-    def preflight(cls, options: RunOptions) -> None:  # noqa: B027 - optional hook
+    def preflight(cls, options: RunOptions) -> None:
         """Check run-wide prerequisites (a browser...) before anything is captured.
 
         Raise an :class:`~evidence_kit.errors.EvidenceKitError` to stop the run with exit 2.
@@ -66,7 +66,7 @@ class Driver(ABC):
     def capture(self, job: TargetJob) -> None:
         """Log into ``job.target``, journal the evidence and finish the session."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release run-wide resources (browser, threads)."""
 
 
@@ -80,4 +80,4 @@ DRIVERS: dict[str, tuple[str, str]] = {
 
 def driver_class(kind: str) -> type[Driver]:
     module, cls = DRIVERS[kind]
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)

@@ -246,10 +246,13 @@ class SshDriver(Driver):
                     transport.auth_interactive(username, self._kbd_handler(password.reveal(), session))
         except paramiko.BadAuthenticationType as exc:
             self._record_banner(job, transport)
-            raise _Done(Outcome.AUTH_FAILED, f"server refused the method(s) {methods_tried}; it allows {exc.allowed_types}")
+            raise _Done(
+                Outcome.AUTH_FAILED, f"server refused the method(s) {methods_tried}; it allows {exc.allowed_types}"
+            )
         except paramiko.AuthenticationException as exc:
             self._record_banner(job, transport)
-            raise _Done(Outcome.AUTH_FAILED, f"authentication failed for {username} ({', '.join(methods_tried)}): {exc}")
+            methods = ", ".join(methods_tried)
+            raise _Done(Outcome.AUTH_FAILED, f"authentication failed for {username} ({methods}): {exc}")
         except paramiko.SSHException as exc:
             self._record_banner(job, transport)
             if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
@@ -263,7 +266,7 @@ class SshDriver(Driver):
         session.set_identity(account=username)
 
     @staticmethod
-    def _kbd_handler(password: str, session: Any):  # type: ignore[no-untyped-def]
+    def _kbd_handler(password: str, session: Any):
         def handler(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
             session.event("auth_prompts", {"title": summarize(title), "instructions": summarize(instructions),
                                            "prompts": [summarize(p) for p, _ in prompts]})

@@ -254,5 +254,7 @@ def last_line(buffer: str) -> str:
 def summarize(value: Any, limit: int = 2000) -> str:
     """A bounded, printable preview of device-provided text for journal entries."""
     text = value if isinstance(value, str) else str(value)
-    text = text.encode("unicode_escape", "backslashreplace").decode("ascii") if ANSI.search(text) or CONTROL.search(text) else text
+    if ANSI.search(text) or CONTROL.search(text):
+        # Escapes shown as text (\x1b[31m), never passed on to whoever reads the journal.
+        text = text.encode("unicode_escape", "backslashreplace").decode("ascii")
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"

@@ -31,7 +31,7 @@ KINDS: dict[str, tuple[str, str]] = {
 
 def model_for(kind: str) -> type[ProfileBase]:
     module, cls = KINDS[kind]
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)
 
 
 def available_kinds() -> list[str]:

@@ -5,6 +5,7 @@ what to capture as proof. Kinds: ``ssh`` (profiles/ssh.py), ``web`` (web.py), ``
 from __future__ import annotations
 
 import re
+
 from pydantic import BaseModel, ConfigDict, Field
 
 PROFILE_NAME = r"^[a-z][a-z0-9_]{1,63}$"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -46,7 +47,7 @@ def test_chain_verifies_and_names_every_field(tmp_path: Path) -> None:
     assert check.entries == len(entries) > 8
     assert entries[0]["prev"] == GENESIS and entries[0]["event"] == "case_created"
     assert entries[0]["artifact"]["path"] == "case.json"
-    for prev, entry in zip(entries, entries[1:], strict=False):
+    for prev, entry in itertools.pairwise(entries):
         assert entry["prev"] == prev["hash"]
         assert entry["seq"] == prev["seq"] + 1
         assert entry["time"].endswith("Z") and len(entry["time"]) == 27  # microseconds
