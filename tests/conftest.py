@@ -7,6 +7,7 @@ import pytest
 
 pytest_plugins = [
     # one line per server fixture module (tests/servers/*.py)
+    "tests.servers.sshd",
 ]
 
 
