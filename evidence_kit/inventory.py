@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evidence_kit.errors import InventoryError, ProfileError
 from evidence_kit.profiles import ProfileRegistry
 from evidence_kit.profiles.base import ProfileBase
+from evidence_kit.profiles.directory import TRANSPORTS as DIRECTORY_TRANSPORTS
 from evidence_kit.secrets import KeePassSource, SecretRef, parse_secret_ref
 from evidence_kit.yamlio import describe_loc, load_yaml, pydantic_problem
 
@@ -122,6 +123,14 @@ class Target(_Strict):
         if not CERT_FINGERPRINT.match(value):
             raise ValueError("must be a SHA-256 fingerprint (64 hex digits, colons allowed)")
         return value.lower().removeprefix("sha256:").replace(":", "")
+
+    @field_validator("transport")
+    @classmethod
+    def _transport(cls, value: str | None) -> str | None:
+        # Directory targets: 'ldap' (no encryption) is allowed, but only when named explicitly.
+        if value is not None and value.lower() not in DIRECTORY_TRANSPORTS:
+            raise ValueError(f"must be one of {', '.join(DIRECTORY_TRANSPORTS)}")
+        return value.lower() if value is not None else None
 
     @field_validator("host")
     @classmethod
