@@ -99,7 +99,7 @@ class DirectoryProfile(ProfileBase):
     resolve_group_names: bool = Field(
         True, description="Look up the names of the token's group SIDs in the domain (one search)."
     )
-    timeouts: DirectoryTimeouts = Field(default_factory=DirectoryTimeouts)
+    timeouts: DirectoryTimeouts = Field(default_factory=lambda: DirectoryTimeouts.model_validate({}))
 
     @field_validator("expected", "privileged_groups")
     @classmethod

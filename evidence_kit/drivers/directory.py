@@ -1,0 +1,680 @@
+"""Directory driver: prove a credential against an Active Directory domain controller (ldap3).
+
+One target = one LDAP connection, read-only throughout (``read_only=True`` makes ldap3 itself
+refuse any write). The order matters for the evidence:
+
+1. TCP + TLS (LDAPS, or StartTLS on 389). The DC's certificate chain is recorded and judged
+   (pin, system CAs, or ``allow_self_signed``) *before* the bind: a mismatch ends the target
+   as ``certificate_mismatch`` and the password is never sent.
+2. RootDSE, read anonymously (server facts and clock, even when the bind then fails).
+3. Simple bind with the credential. A refusal is ``auth_failed`` with AD's data code in words.
+4. Who am I (RFC 4532) when the DC advertises it, the session's ``tokenGroups`` on the RootDSE
+   (Samba 4.17 lacks Who-am-I), the domain SID, the account's own entry and ``tokenGroups``,
+   group names. ``login_ok`` when the session token holds the expected group SIDs.
+
+Everything said on the wire (never the password) goes into a timestamped text transcript and a
+JSON record of the same operations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import ssl
+import struct
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.case.journal import utc_now
+from evidence_kit.case.outcome import Outcome
+from evidence_kit.drivers.base import Driver, TargetJob
+from evidence_kit.profiles.directory import DEFAULT_PORTS, TRANSPORTS, DirectoryProfile, normalise_group
+from evidence_kit.tlsinfo import info_from_socket
+from evidence_kit.tlstrust import judge, verify_chain
+
+if TYPE_CHECKING:
+    from ldap3 import Connection
+
+RECORD_FORMAT = "evidence-kit-ldap/1"
+WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
+ANONYMOUS_SID = "S-1-5-7"
+
+# AD's "data" code in a bind refusal (invalidCredentials, 49), as Microsoft documents them.
+AD_DATA_CODES: dict[str, str] = {
+    "525": "user not found",
+    "52e": "invalid credentials (wrong password or unknown user)",
+    "530": "logon not permitted at this time (logon hours)",
+    "531": "logon not permitted from this workstation",
+    "532": "password expired",
+    "533": "account disabled",
+    "568": "too many security IDs in the token",
+    "701": "account expired",
+    "773": "password must be changed before first logon (must change password)",
+    "775": "account locked out",
+}
+
+# userAccountControl bits (MS-ADTS 2.2.16) worth a word in the evidence.
+UAC_FLAGS: dict[int, str] = {
+    0x0002: "ACCOUNTDISABLE",
+    0x0010: "LOCKOUT",
+    0x0020: "PASSWD_NOTREQD",
+    0x0200: "NORMAL_ACCOUNT",
+    0x0800: "INTERDOMAIN_TRUST_ACCOUNT",
+    0x1000: "WORKSTATION_TRUST_ACCOUNT",
+    0x2000: "SERVER_TRUST_ACCOUNT",
+    0x10000: "DONT_EXPIRE_PASSWORD",
+    0x40000: "SMARTCARD_REQUIRED",
+    0x80000: "TRUSTED_FOR_DELEGATION",
+    0x100000: "NOT_DELEGATED",
+    0x800000: "PASSWORD_EXPIRED",
+}
+
+WELL_KNOWN_SIDS: dict[str, str] = {
+    "S-1-1-0": "Everyone",
+    "S-1-5-2": "NETWORK",
+    "S-1-5-4": "INTERACTIVE",
+    "S-1-5-7": "ANONYMOUS LOGON",
+    "S-1-5-9": "Enterprise Domain Controllers",
+    "S-1-5-11": "Authenticated Users",
+    "S-1-5-15": "This Organization",
+    "S-1-5-64-10": "NTLM Authentication",
+    "S-1-18-1": "Authentication authority asserted identity",
+    "S-1-5-32-544": "BUILTIN\\Administrators",
+    "S-1-5-32-545": "BUILTIN\\Users",
+    "S-1-5-32-548": "BUILTIN\\Account Operators",
+    "S-1-5-32-549": "BUILTIN\\Server Operators",
+    "S-1-5-32-551": "BUILTIN\\Backup Operators",
+    "S-1-5-32-554": "BUILTIN\\Pre-Windows 2000 Compatible Access",
+}
+RID_NAMES = {
+    500: "Administrator", 512: "Domain Admins", 513: "Domain Users", 518: "Schema Admins",
+    519: "Enterprise Admins", 520: "Group Policy Creator Owners",
+    572: "Denied RODC Password Replication Group",
+}
+
+SID_ATTRIBUTES = {"objectsid", "tokengroups"}
+FILETIME_ATTRIBUTES = {"pwdlastset", "lastlogontimestamp", "accountexpires", "lastlogon", "badpasswordtime"}
+INT_ATTRIBUTES = {"useraccountcontrol", "msds-user-account-control-computed", "admincount",
+                  "domainfunctionality", "forestfunctionality", "domaincontrollerfunctionality"}
+
+
+def sid_to_str(raw: bytes) -> str:
+    """Binary SID (MS-DTYP 2.4.2.2) -> S-1-... text."""
+    if len(raw) < 8:
+        raise ValueError("SID shorter than 8 bytes")
+    revision, count = raw[0], raw[1]
+    authority = int.from_bytes(raw[2:8], "big")
+    if len(raw) != 8 + 4 * count:
+        raise ValueError("SID length does not match its sub-authority count")
+    subs = struct.unpack(f"<{count}I", raw[8:])
+    return f"S-{revision}-{authority}" + "".join(f"-{s}" for s in subs)
+
+
+def sid_to_bytes(sid: str) -> bytes:
+    parts = sid.split("-")
+    revision, authority, subs = int(parts[1]), int(parts[2]), [int(p) for p in parts[3:]]
+    return bytes([revision, len(subs)]) + authority.to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
+
+
+def filetime(value: int) -> str | None:
+    """AD FILETIME (100 ns since 1601) -> ISO UTC; None for 0 / 'never' (0x7FFF...)."""
+    if value <= 0 or value >= 0x7FFFFFFFFFFFFFFF:
+        return None
+    when = datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=value // 10)
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def uac_flags(value: int) -> list[str]:
+    return [name for bit, name in UAC_FLAGS.items() if value & bit]
+
+
+def data_code(message: str) -> str | None:
+    """The AD 'data XXX' code in a bind diagnostic message, e.g. '... data 52e, v4563'."""
+    low = message.lower()
+    i = low.find("data ")
+    if i < 0:
+        return None
+    code = low[i + 5:].split(",")[0].strip()
+    return code if code and all(c in "0123456789abcdef" for c in code) else None
+
+
+def decode_value(attr: str, raw: bytes) -> Any:
+    name = attr.lower()
+    if name in SID_ATTRIBUTES:
+        try:
+            return sid_to_str(raw)
+        except ValueError:
+            return {"hex": raw.hex()}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"hex": raw.hex()}
+    if name in FILETIME_ATTRIBUTES and text.lstrip("-").isdigit():
+        return {"raw": int(text), "utc": filetime(int(text))}
+    if name in INT_ATTRIBUTES and text.lstrip("-").isdigit():
+        return int(text)
+    return text
+
+
+def parse_generalized_time(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value.split(".")[0].rstrip("Z"), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class Transcript:
+    """The LDAP conversation: one timestamped text line per operation and the same as JSON."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.operations: list[dict[str, Any]] = []
+        self._t0 = time.monotonic()
+
+    def op(self, op: str, request: dict[str, Any], result: dict[str, Any], started: float,
+           entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        record = {
+            "time": utc_now(), "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+            "op": op, "request": request, "result": result,
+        }
+        if entries is not None:
+            record["entries"] = entries
+        self.operations.append(record)
+        req = " ".join(f"{k}={_short(v)}" for k, v in request.items())
+        res = " ".join(f"{k}={_short(v)}" for k, v in result.items())
+        self.lines.append(f"{record['time']}  {op:<9} {req}\n{' ' * 29}-> {res} ({record['elapsed_ms']} ms)")
+        for entry in entries or []:
+            self.lines.append(f"{' ' * 29}   dn: {entry.get('dn', '')}")
+            for name, values in entry.get("attributes", {}).items():
+                for v in values:
+                    self.lines.append(f"{' ' * 29}   {name}: {_short(v, 200)}")
+        return record
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"{utc_now()}  note      {text}")
+        self.operations.append({"time": utc_now(), "op": "note", "text": text})
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Stop(Exception):
+    """Ends the capture with an outcome (raised from deep inside the steps)."""
+
+    def __init__(self, outcome: Outcome, detail: str) -> None:
+        super().__init__(detail)
+        self.outcome = outcome
+        self.detail = detail
+
+
+@dataclass
+class _Settings:
+    transport: str
+    endpoints: list[tuple[str, int]]
+    connect_timeout: float
+    auth_timeout: float
+    command_timeout: float
+    expected: list[str]
+    expected_match: str
+    privileged: list[str]
+
+
+def _settings(job: TargetJob) -> _Settings:
+    target, profile = job.target, job.profile
+    assert isinstance(profile, DirectoryProfile)
+    transport = (target.transport or profile.transport).lower()
+    if transport not in TRANSPORTS:
+        raise _Stop(Outcome.ERROR, f"transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
+    default_port = target.port or DEFAULT_PORTS[transport]
+    names = [target.host] if target.host else (list(target.dcs) or [target.domain or ""])
+    endpoints = []
+    for name in names:
+        host, sep, port = name.rpartition(":") if name.count(":") == 1 else ("", "", "")
+        endpoints.append((host, int(port)) if sep and port.isdigit() else (name, default_port))
+    # The inventory's timeouts win only where it set them; otherwise the profile's defaults.
+    given = target.timeouts.model_fields_set
+    pick = lambda f: getattr(target.timeouts if f in given else profile.timeouts, f)  # noqa: E731
+    expected = profile.expected
+    if target.expected:
+        try:
+            expected = [normalise_group(p) for p in target.expected.split(",") if p.strip()]
+        except ValueError as exc:
+            raise _Stop(Outcome.ERROR, f"target field 'expected': {exc}")
+    return _Settings(transport, endpoints, pick("connect"), pick("auth"), pick("command"),
+                     expected, profile.expected_match, profile.privileged_groups)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.timeout | TimeoutError) or "timed out" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@dataclass
+class _Capture:
+    job: TargetJob
+    settings: _Settings
+    transcript: Transcript = field(default_factory=Transcript)
+    record: dict[str, Any] = field(default_factory=dict)
+    conn: Connection | None = None
+
+    # -- the steps ---------------------------------------------------------------------------
+    def run(self) -> tuple[Outcome, str]:
+        s = self.settings
+        self.record.update({
+            "format": RECORD_FORMAT, "target": self.job.target.name, "profile": self.job.profile.name,
+            "transport": s.transport, "plain_ldap": s.transport == "ldap",
+            "bind_name": self.job.target.username, "read_only": True,
+        })
+        password = self.job.secret("password")
+        if password is None or not password.reveal():
+            # An LDAP simple bind with an empty password is an *unauthenticated* bind that
+            # succeeds anonymously on AD: it would "prove" nothing, so it is never sent.
+            raise _Stop(Outcome.ERROR, "empty password: an LDAP simple bind with it would be anonymous")
+        if s.transport == "ldap":
+            self.transcript.note("transport 'ldap' chosen explicitly by the inventory: no encryption, "
+                                 "the bind password crosses the network in clear")
+        self._connect()
+        if s.transport != "ldap":
+            self._check_certificate()
+        rootdse = self._read_rootdse()
+        self._bind(password.reveal())
+        return self._prove(rootdse)
+
+    def _connect(self) -> None:
+        from ldap3 import SIMPLE, SYNC, Connection, Server, Tls
+        from ldap3.core.exceptions import LDAPException
+
+        s = self.settings
+        last: tuple[Outcome, str] = (Outcome.UNREACHABLE, "no domain controller to try")
+        for host, port in s.endpoints:
+            started = time.monotonic()
+            tls = Tls(validate=ssl.CERT_NONE, sni=host if _is_name(host) else None)
+            server = Server(host, port=port, use_ssl=s.transport == "ldaps", tls=tls, get_info=None,
+                            connect_timeout=s.connect_timeout)
+            # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds: it must be an int.
+            # The password is set only just before the bind, after the certificate was accepted.
+            conn = Connection(server, user=self.job.target.username, authentication=SIMPLE,
+                              client_strategy=SYNC, read_only=True, auto_bind=False,
+                              receive_timeout=max(1, math.ceil(s.connect_timeout)), raise_exceptions=False, auto_referrals=False)
+            request = {"dc": f"{host}:{port}", "transport": s.transport}
+            try:
+                conn.open()
+                if s.transport == "starttls":
+                    ok = conn.start_tls(read_server_info=False)
+                    self.transcript.op("starttls", {"oid": "1.3.6.1.4.1.1466.20037"},
+                                       _result(conn.result) if conn.result else {"ok": ok}, started)
+                    if not ok:
+                        raise _Stop(Outcome.ERROR, f"StartTLS refused by {host}:{port}: "
+                                    f"{_describe(conn.result)}")
+            except LDAPException as exc:
+                outcome = Outcome.TIMEOUT if _is_timeout(exc) else Outcome.UNREACHABLE
+                self.transcript.op("connect", request, {"error": f"{type(exc).__name__}: {exc}"}, started)
+                self.job.session.event("connect_failed",
+                                       {**request, "error": str(exc), "outcome": outcome.value})
+                last = (outcome, f"{host}:{port}: {exc}")
+                _close(conn)
+                continue
+            peer = conn.socket.getpeername() if conn.socket else None
+            result = {"ok": True, "peer": f"{peer[0]}:{peer[1]}" if peer else None}
+            self.transcript.op("connect", request, result, started)
+            self.job.session.event("connected", {**request, **result})
+            self.record["dc"] = {"host": host, "port": port, "address": result["peer"]}
+            self.conn = conn
+            return
+        raise _Stop(*last)
+
+    def _check_certificate(self) -> None:
+        assert self.conn is not None and self.conn.socket is not None
+        target, session = self.job.target, self.job.session
+        host, port = self.record["dc"]["host"], self.record["dc"]["port"]
+        started = time.monotonic()
+        sock = self.conn.socket
+        info = info_from_socket(sock, host, port, host if _is_name(host) else None, verified=False)
+        info.verified, info.verify_error = verify_chain(info.chain_der, host)
+        decision = judge(info, target.certificate, target.allow_self_signed)
+        if info.chain_der:
+            session.add_artifact("dc-certificate-chain.pem", info.chain_pem(), kind="certificate_chain",
+                                 media_type="application/x-pem-file", leaf_sha256=info.leaf_sha256)
+        facts = {**info.record(), "trust": decision.as_dict()}
+        session.event("tls", facts)
+        session.set_identity(certificate_sha256=info.leaf_sha256)
+        self.record["tls"] = facts
+        leaf = facts["chain"][0] if facts["chain"] else {}
+        self.transcript.op("tls", {"dc": f"{host}:{port}"}, {
+            "protocol": info.protocol, "cipher": info.cipher, "leaf_sha256": info.leaf_sha256,
+            "subject": leaf.get("subject"), "issuer": leaf.get("issuer"), "trust": decision.basis,
+        }, started)
+        if not decision.accepted:
+            self.transcript.note("bind NOT attempted: the certificate was not accepted, "
+                                 "the password was not sent")
+            raise _Stop(Outcome.CERTIFICATE_MISMATCH, decision.reason)
+
+    def _read_rootdse(self) -> dict[str, list[Any]]:
+        profile = self.job.profile
+        assert isinstance(profile, DirectoryProfile)
+        self._timeout(self.settings.command_timeout)
+        entries = self._search("", "(objectClass=*)", "BASE", profile.rootdse_attributes, label="rootdse")
+        attrs = entries[0]["attributes"] if entries else {}
+        self.record["rootdse"] = attrs
+        facts = {k: (v[0] if len(v) == 1 else v) for k, v in attrs.items()}
+        server_time = parse_generalized_time(str(facts.get("currentTime", "")))
+        if server_time is not None:
+            offset = (server_time - datetime.now(UTC)).total_seconds()
+            facts["clock_offset_seconds"] = round(offset, 1)
+            self.record["clock_offset_seconds"] = round(offset, 1)
+        self.job.session.event("rootdse", facts)
+        return attrs
+
+    def _bind(self, password: str) -> None:
+        from ldap3.core.exceptions import LDAPException
+
+        assert self.conn is not None
+        conn, name = self.conn, self.job.target.username
+        conn.password = password
+        self._timeout(self.settings.auth_timeout)
+        request = {"method": "simple", "name": name, "password": "[not recorded]"}
+        started = time.monotonic()
+        try:
+            ok = conn.bind()
+        except LDAPException as exc:
+            outcome = Outcome.TIMEOUT if _is_timeout(exc) else Outcome.ERROR
+            self.transcript.op("bind", request, {"error": f"{type(exc).__name__}: {exc}"}, started)
+            raise _Stop(outcome, f"bind: {exc}")
+        finally:
+            conn.password = None  # ldap3 keeps it for re-binds we never do
+        result = _result(conn.result)
+        code = data_code(result.get("message", "")) if not ok else None
+        if code:
+            result["ad_data_code"] = code
+            result["ad_meaning"] = AD_DATA_CODES.get(code, "unknown AD data code")
+        self.transcript.op("bind", request, result, started)
+        self.job.session.event("bind", {"name": name, "ok": ok, **result})
+        self.record["bind"] = {"ok": ok, **result}
+        if ok:
+            return
+        if result.get("description") == "invalidCredentials":
+            words = AD_DATA_CODES.get(code or "", "invalid credentials")
+            suffix = f" (AD data {code})" if code else ""
+            raise _Stop(Outcome.AUTH_FAILED, f"bind refused: {words}{suffix}")
+        raise _Stop(Outcome.ERROR, f"bind refused: {_describe(conn.result)}")
+
+    def _prove(self, rootdse: dict[str, list[Any]]) -> tuple[Outcome, str]:
+        session = self.job.session
+        s = self.settings
+        self._timeout(s.command_timeout)
+        whoami = self._whoami(rootdse)
+        token = self._token_groups()
+        if not token or ANONYMOUS_SID in token:
+            raise _Stop(Outcome.ERROR, "bind succeeded but the session is anonymous or has no token")
+        naming = str(rootdse.get("defaultNamingContext", [""])[0])
+        domain_sid = self._domain_sid(naming)
+        account = self._account(naming, whoami, token)
+        names = self._group_names(naming, token, domain_sid)
+        groups = [{"sid": sid, "name": names.get(sid)} for sid in token]
+        self.record["token_groups"] = groups
+
+        def resolve(ref: str) -> str | None:
+            if ref.startswith("RID:"):
+                return f"{domain_sid}-{ref[4:]}" if domain_sid else None
+            return ref
+
+        privileged = []
+        for ref in s.privileged:
+            sid = resolve(ref)
+            privileged.append({"group": ref, "sid": sid, "name": names.get(sid or "") or _default_name(ref),
+                               "held": bool(sid and sid in token)})
+        expected = [{"group": ref, "sid": resolve(ref), "held": resolve(ref) in token} for ref in s.expected]
+        held = [e["held"] for e in expected]
+        satisfied = all(held) if s.expected_match == "all" else any(held)
+        privilege = {"expected": expected, "match": s.expected_match, "satisfied": satisfied,
+                     "privileged_groups": privileged, "domain_sid": domain_sid}
+        self.record["privilege"] = privilege
+        session.event("privilege", privilege)
+        held_names = [p["name"] for p in privileged if p["held"]]
+        acct_name = (account.get("userPrincipalName") or account.get("sAMAccountName")
+                     or self.job.target.username)
+        session.set_identity(
+            account=acct_name, account_dn=account.get("dn"), account_sid=account.get("objectSid"),
+            whoami=whoami, dc=self._first(rootdse, "dnsHostName"), domain_sid=domain_sid,
+            privilege=", ".join(str(n) for n in held_names) or "none of the privileged groups",
+        )
+        exp_text = (" and " if s.expected_match == "all" else " or ").join(
+            str(names.get(str(e["sid"])) or _default_name(str(e["group"]))) for e in expected)
+        if satisfied:
+            return Outcome.LOGIN_OK, f"bound as {acct_name}; session token holds {exp_text}"
+        return Outcome.LOGIN_LIMITED, f"bound as {acct_name}, but the session token lacks {exp_text}"
+
+    def _whoami(self, rootdse: dict[str, list[Any]]) -> str | None:
+        assert self.conn is not None
+        advertised = [str(v) for v in rootdse.get("supportedExtension", [])]
+        if rootdse and WHOAMI_OID not in advertised:
+            self.transcript.note("Who am I? (RFC 4532) not advertised in supportedExtension: "
+                                 "identity taken from the session's tokenGroups instead")
+            self.record["whoami"] = None
+            return None
+        started = time.monotonic()
+        self.conn.extended(WHOAMI_OID)
+        result = _result(self.conn.result)
+        value = self.conn.result.get("responseValue") if self.conn.result else None
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        authzid = str(value) if value else None
+        result["authzid"] = authzid
+        self.transcript.op("whoami", {"oid": WHOAMI_OID}, result, started)
+        ok = result.get("result") == 0
+        self.record["whoami"] = authzid if ok else None
+        if ok:
+            self.job.session.event("whoami", {"authzid": authzid})
+        return authzid if ok else None
+
+    def _token_groups(self) -> list[str]:
+        entries = self._search("", "(objectClass=*)", "BASE", ["tokenGroups"], label="session token")
+        return [str(v) for v in (entries[0]["attributes"].get("tokenGroups", []) if entries else [])]
+
+    def _domain_sid(self, naming: str) -> str | None:
+        if not naming:
+            return None
+        entries = self._search(naming, "(objectClass=*)", "BASE", ["objectSid"], label="domain")
+        sids = entries[0]["attributes"].get("objectSid", []) if entries else []
+        return str(sids[0]) if sids else None
+
+    def _account(self, naming: str, whoami: str | None, token: list[str]) -> dict[str, Any]:
+        from ldap3.utils.conv import escape_filter_chars
+
+        profile = self.job.profile
+        assert isinstance(profile, DirectoryProfile)
+        name = self.job.target.username or ""
+        if whoami and whoami.lower().startswith("u:") and "\\" in whoami:
+            sam = whoami[2:].split("\\", 1)[1]
+            flt = f"(sAMAccountName={escape_filter_chars(sam)})"
+        elif "\\" in name:
+            flt = f"(sAMAccountName={escape_filter_chars(name.split(chr(92), 1)[1])})"
+        elif "@" in name:
+            # An AD UPN may be implicit (sAMAccountName@dnsdomain) with no userPrincipalName set.
+            flt = (f"(|(userPrincipalName={escape_filter_chars(name)})"
+                   f"(sAMAccountName={escape_filter_chars(name.split('@', 1)[0])}))")
+        elif name.lower().startswith(("cn=", "uid=")):
+            entries = self._search(name, "(objectClass=*)", "BASE", profile.account_attributes,
+                                   label="account")
+            return self._account_facts(entries, token)
+        else:
+            flt = f"(sAMAccountName={escape_filter_chars(name)})"
+        if not naming:
+            return {}
+        entries = self._search(naming, f"(&(objectClass=user){flt})", "SUBTREE", profile.account_attributes,
+                               label="account")
+        # Several matches (implicit UPN + someone else's UPN): keep the one in the session token.
+        in_token = [e for e in entries if str(e["attributes"].get("objectSid", [""])[0]) in token]
+        return self._account_facts(in_token or entries[:1], token)
+
+    def _account_facts(self, entries: list[dict[str, Any]], token: list[str]) -> dict[str, Any]:
+        if not entries:
+            self.transcript.note("the bound account's own entry was not found or not readable")
+            return {}
+        entry = entries[0]
+        attrs = entry["attributes"]
+        facts: dict[str, Any] = {"dn": entry["dn"]}
+        for key, values in attrs.items():
+            facts[key] = values[0] if len(values) == 1 else values
+        uac = facts.get("userAccountControl")
+        if isinstance(uac, int):
+            facts["userAccountControl_flags"] = uac_flags(uac)
+        computed = facts.get("msDS-User-Account-Control-Computed")
+        if isinstance(computed, int):
+            facts["computed_flags"] = uac_flags(computed)
+        pwd = facts.get("pwdLastSet")
+        if isinstance(pwd, dict) and pwd.get("raw") == 0:
+            facts["must_change_password"] = True
+        sid = facts.get("objectSid")
+        facts["sid_in_session_token"] = bool(sid and sid in token)
+        # The account's own tokenGroups (transitive membership incl. primary group), for comparison.
+        own = self._search(entry["dn"], "(objectClass=*)", "BASE", ["tokenGroups"], label="account token")
+        facts["tokenGroups"] = [str(v) for v in (own[0]["attributes"].get("tokenGroups", []) if own else [])]
+        self.record["account"] = facts
+        self.job.session.event("account", {k: v for k, v in facts.items() if k != "tokenGroups"})
+        return facts
+
+    def _group_names(self, naming: str, token: list[str], domain_sid: str | None) -> dict[str, str]:
+        from ldap3.utils.conv import escape_bytes
+
+        profile = self.job.profile
+        assert isinstance(profile, DirectoryProfile)
+        names = {sid: name for sid, name in WELL_KNOWN_SIDS.items() if sid in token}
+        if domain_sid:
+            for sid in token:
+                rid = sid.rsplit("-", 1)[-1]
+                if sid.startswith(domain_sid + "-") and rid.isdigit() and int(rid) in RID_NAMES:
+                    names.setdefault(sid, RID_NAMES[int(rid)])
+        if not (profile.resolve_group_names and naming):
+            return names
+        wanted = [sid for sid in token if sid.startswith(("S-1-5-21-", "S-1-5-32-"))]
+        for i in range(0, len(wanted), 40):
+            chunk = wanted[i:i + 40]
+            flt = "(|" + "".join(f"(objectSid={escape_bytes(sid_to_bytes(sid))})" for sid in chunk) + ")"
+            found = self._search(naming, flt, "SUBTREE", ["sAMAccountName", "objectSid"], label="group names",
+                                 show_filter=f"(objectSid in {len(chunk)} token SIDs)")
+            for entry in found:
+                sid = str(entry["attributes"].get("objectSid", [""])[0])
+                sam = entry["attributes"].get("sAMAccountName", [None])[0]
+                if sid and sam:
+                    names[sid] = str(sam) if not sid.startswith("S-1-5-32-") else f"BUILTIN\\{sam}"
+        return names
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _search(self, base: str, flt: str, scope: str, attributes: list[str], label: str,
+                show_filter: str | None = None) -> list[dict[str, Any]]:
+        from ldap3 import BASE, SUBTREE
+        from ldap3.core.exceptions import LDAPException
+
+        assert self.conn is not None
+        started = time.monotonic()
+        request = {"what": label, "base": base, "scope": scope.lower(), "filter": show_filter or flt,
+                   "attributes": attributes}
+        try:
+            self.conn.search(base, flt, BASE if scope == "BASE" else SUBTREE, attributes=attributes,
+                             size_limit=500)
+        except LDAPException as exc:
+            self.transcript.op("search", request, {"error": f"{type(exc).__name__}: {exc}"}, started)
+            raise _Stop(Outcome.TIMEOUT if _is_timeout(exc) else Outcome.ERROR, f"search ({label}): {exc}")
+        entries = []
+        for item in self.conn.response or []:
+            if item.get("type") != "searchResEntry":
+                continue
+            raw = item.get("raw_attributes", {})
+            attrs = {k: [decode_value(k, v) for v in vals] for k, vals in raw.items() if vals}
+            entries.append({"dn": item.get("dn", ""), "attributes": attrs})
+        self.transcript.op("search", request, {**_result(self.conn.result), "entries": len(entries)}, started,
+                           entries)
+        return entries
+
+    def _timeout(self, seconds: float) -> None:
+        if self.conn is not None and self.conn.socket is not None:
+            self.conn.socket.settimeout(seconds)
+
+    @staticmethod
+    def _first(attrs: dict[str, list[Any]], name: str) -> Any:
+        values = attrs.get(name) or [None]
+        return values[0]
+
+    def close(self) -> None:
+        if self.conn is not None:
+            started = time.monotonic()
+            _close(self.conn)
+            self.transcript.op("unbind", {}, {"ok": True}, started)
+            self.conn = None
+
+
+def _is_name(host: str) -> bool:
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        return False
+    except OSError:
+        return True
+
+
+def _close(conn: Connection) -> None:
+    try:
+        conn.unbind()
+    except Exception:  # noqa: S110 - closing a dead connection must not hide the outcome
+        pass
+
+
+def _result(result: dict[str, Any] | None) -> dict[str, Any]:
+    if not result:
+        return {}
+    out = {"result": result.get("result"), "description": result.get("description")}
+    if result.get("message"):
+        out["message"] = result["message"]
+    return out
+
+
+def _describe(result: dict[str, Any] | None) -> str:
+    if not result:
+        return "no response"
+    text = f"{result.get('description')} ({result.get('result')})"
+    return f"{text}: {result['message']}" if result.get("message") else text
+
+
+def _default_name(ref: str) -> str:
+    if ref.startswith("RID:") and ref[4:].isdigit():
+        return RID_NAMES.get(int(ref[4:]), ref)
+    return WELL_KNOWN_SIDS.get(ref, ref)
+
+
+class DirectoryDriver(Driver):
+    kind = "directory"
+
+    def capture(self, job: TargetJob) -> None:
+        try:
+            run = _Capture(job, _settings(job))
+        except _Stop as stop:
+            job.session.finish(stop.outcome, stop.detail)
+            return
+        try:
+            outcome, detail = run.run()
+        except _Stop as stop:
+            outcome, detail = stop.outcome, stop.detail
+        except Exception as exc:  # failures are evidence: keep the transcript so far
+            outcome, detail = Outcome.ERROR, f"{type(exc).__name__}: {exc}"
+        finally:
+            run.close()
+        run.record["outcome"] = {"outcome": outcome.value, "detail": detail}
+        run.transcript.note(f"outcome: {outcome.value}: {detail}")
+        job.session.add_artifact("ldap-transcript.txt", run.transcript.text().encode(),
+                                 kind="ldap_transcript", media_type="text/plain; charset=utf-8")
+        body = {**run.record, "operations": run.transcript.operations}
+        job.session.add_artifact("ldap-record.json", json.dumps(body, indent=2, default=str).encode() + b"\n",
+                                 kind="ldap_record", media_type="application/json")
+        job.session.finish(outcome, detail)
