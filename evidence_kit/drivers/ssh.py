@@ -387,8 +387,8 @@ class SshDriver(Driver):
         reached = profile.mode(mode)
         expected_name = target.expected or profile.expected_mode
         expected = next((m for m in profile.modes if m.name == expected_name), profile.mode(profile.expected_mode))
-        self._exit(profile, term, recorder)
         session.set_identity(mode=reached.name, privilege=reached.privilege, expected_mode=expected.name)
+        self._exit(profile, term, recorder)
         if reached.privilege >= expected.privilege:
             return Outcome.LOGIN_OK, f"reached mode '{reached.name}' (expected '{expected.name}')"
         return Outcome.LOGIN_LIMITED, f"reached mode '{reached.name}', below the expected '{expected.name}'"
@@ -436,5 +436,6 @@ class SshDriver(Driver):
             try:
                 term.send_line(command)
                 term.expect({"any": re.compile(r"$^")}, 0.6, "close")
-            except (ExpectTimeout, ChannelClosed, OSError):
-                pass
+            except (ExpectTimeout, ChannelClosed):
+                # The device hanging up on 'exit' is the normal end; the login is already proven.
+                return

@@ -176,15 +176,18 @@ class Expect:
 
     def send(self, data: str, secret: bool = False) -> None:
         self.recorder.sent(data, secret=secret)
-        self.channel.send(data.encode("utf-8"))
+        try:
+            self.channel.send(data.encode("utf-8"))
+        except (OSError, EOFError) as exc:
+            raise ChannelClosed(str(exc) or "the connection closed")
 
     def _read(self) -> bool:
         try:
             data = self.channel.recv(65536)
         except TimeoutError:
             return False
-        except OSError as exc:  # socket.timeout is TimeoutError on 3.10+
-            raise ChannelClosed(str(exc))
+        except (OSError, EOFError) as exc:  # socket.timeout is TimeoutError on 3.10+
+            raise ChannelClosed(str(exc) or "the connection closed")
         if not data:
             raise ChannelClosed("the device closed the session")
         self.recorder.output(data)
