@@ -9,6 +9,7 @@ pytest_plugins = [
     # one line per server fixture module (tests/servers/*.py)
     "tests.servers.sshd",
     "tests.servers.samba_ad",
+    "tests.servers.cockpit",
 ]
 
 
