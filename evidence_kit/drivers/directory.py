@@ -56,6 +56,10 @@ AD_DATA_CODES: dict[str, str] = {
     "775": "account locked out",
 }
 
+# Refusals AD (and Samba: tested for 533, 701, 773) gives only after the password matched; a
+# wrong password on such an account gives 52e. The credential is right but unusable as is.
+PASSWORD_MATCHED_CODES = frozenset({"532", "533", "701", "773"})
+
 # userAccountControl bits (MS-ADTS 2.2.16) worth a word in the evidence.
 UAC_FLAGS: dict[int, str] = {
     0x0002: "ACCOUNTDISABLE",
@@ -307,7 +311,8 @@ class _Capture:
             # The password is set only just before the bind, after the certificate was accepted.
             conn = Connection(server, user=self.job.target.username, authentication=SIMPLE,
                               client_strategy=SYNC, read_only=True, auto_bind=False,
-                              receive_timeout=max(1, math.ceil(s.connect_timeout)), raise_exceptions=False, auto_referrals=False)
+                              receive_timeout=max(1, math.ceil(s.connect_timeout)), raise_exceptions=False,
+                              auto_referrals=False)
             request = {"dc": f"{host}:{port}", "transport": s.transport}
             try:
                 conn.open()
@@ -399,6 +404,7 @@ class _Capture:
         if code:
             result["ad_data_code"] = code
             result["ad_meaning"] = AD_DATA_CODES.get(code, "unknown AD data code")
+            result["password_matched"] = code in PASSWORD_MATCHED_CODES
         self.transcript.op("bind", request, result, started)
         self.job.session.event("bind", {"name": name, "ok": ok, **result})
         self.record["bind"] = {"ok": ok, **result}
@@ -407,6 +413,8 @@ class _Capture:
         if result.get("description") == "invalidCredentials":
             words = AD_DATA_CODES.get(code or "", "invalid credentials")
             suffix = f" (AD data {code})" if code else ""
+            if code in PASSWORD_MATCHED_CODES:
+                suffix += "; the password itself was accepted"
             raise _Stop(Outcome.AUTH_FAILED, f"bind refused: {words}{suffix}")
         raise _Stop(Outcome.ERROR, f"bind refused: {_describe(conn.result)}")
 

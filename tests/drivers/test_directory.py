@@ -85,6 +85,9 @@ def ad_run(samba_ad: SambaAD, tmp_path_factory: pytest.TempPathFactory) -> AdRun
     add("mustchange", "mustchange")
     add("expired", "expired")
     add("locked", "locked")
+    add("mustchange-wrong", "mustchange", password=WRONG_PASSWORD)
+    add("disabled-wrong", "disabled", password=WRONG_PASSWORD)
+    add("expired-wrong", "expired", password=WRONG_PASSWORD)
     add("pinned-match", "admin2", certificate=colon_form(ad.leaf_sha256()), allow_self_signed=False)
     add("pinned-mismatch", "admin2", certificate="ab" * 32, allow_self_signed=False)
     add("untrusted", "admin2", allow_self_signed=False)
@@ -198,6 +201,18 @@ def test_refusals_carry_ad_data_code_in_words(ad_run: AdRun, name: str, code: st
     assert bind["ok"] is False and bind["description"] == "invalidCredentials" and bind["ad_data_code"] == code
     assert ad_run.events(name, "bind")[0]["data"]["ad_data_code"] == code
     assert "password=[not recorded]" in ad_run.transcript(name)
+    assert bind["password_matched"] is (code != "52e" and code != "775")
+    assert ("the password itself was accepted" in result.detail) is bind["password_matched"]
+
+
+@samba
+@pytest.mark.parametrize("name", ["mustchange-wrong", "disabled-wrong", "expired-wrong"])
+def test_wrong_password_on_restricted_account_is_52e(ad_run: AdRun, name: str) -> None:
+    # So 533 / 701 / 773 above also prove the handed-over password was the right one.
+    result = ad_run.result(name)
+    assert result.outcome is Outcome.AUTH_FAILED
+    assert ad_run.record(name)["bind"]["ad_data_code"] == "52e"
+    assert ad_run.record(name)["bind"]["password_matched"] is False
 
 
 @samba
