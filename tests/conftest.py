@@ -8,6 +8,7 @@ import pytest
 pytest_plugins = [
     # one line per server fixture module (tests/servers/*.py)
     "tests.servers.sshd",
+    "tests.servers.fake_switches",
     "tests.servers.samba_ad",
     "tests.servers.cockpit",
 ]
