@@ -424,11 +424,22 @@ class _Capture:
         self._timeout(s.command_timeout)
         whoami = self._whoami(rootdse)
         token = self._token_groups()
-        if not token or ANONYMOUS_SID in token:
-            raise _Stop(Outcome.ERROR, "bind succeeded but the session is anonymous or has no token")
+        if ANONYMOUS_SID in token:
+            raise _Stop(Outcome.ERROR, "bind succeeded but the session is anonymous")
         naming = str(rootdse.get("defaultNamingContext", [""])[0])
         domain_sid = self._domain_sid(naming)
         account = self._account(naming, whoami, token)
+        if not token:
+            # No session token on the RootDSE: fall back to the account's own (same groups,
+            # computed from the directory rather than from this session).
+            token = list(account.get("tokenGroups", []))
+            self.record["groups_from"] = "account tokenGroups"
+            self.transcript.note("the session's tokenGroups were not readable: using the account's tokenGroups")
+            if not token:
+                raise _Stop(Outcome.ERROR, "bind succeeded but neither the session's nor the account's "
+                                           "tokenGroups could be read")
+        else:
+            self.record["groups_from"] = "session tokenGroups (RootDSE)"
         names = self._group_names(naming, token, domain_sid)
         groups = [{"sid": sid, "name": names.get(sid)} for sid in token]
         self.record["token_groups"] = groups

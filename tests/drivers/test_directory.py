@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import ssl
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,6 +274,31 @@ def test_only_read_operations(ad_run: AdRun) -> None:
     for result in ad_run.report.results:
         ops = {op["op"] for op in ad_run.record(result.name)["operations"]}
         assert ops <= READ_OPS, (result.name, ops)
+
+
+@samba
+def test_cli_capture_exit_codes(samba_ad: SambaAD, tmp_path: Path) -> None:
+    ad = samba_ad
+    env = {**os.environ, "EKT_AD_CLI_ADMIN": ad.passwords["admin2"], "EKT_AD_CLI_PLAIN": ad.passwords["plain"]}
+    rows = [{"name": name, "profile": "active_directory", "host": ad.host, "username": ad.upn(account),
+             "password": f"env:EKT_AD_CLI_{name.upper()}", "allow_self_signed": True}
+            for name, account in (("admin", "admin2"), ("plain", "plain"))]
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump({
+        "case": {"client": "Contoso Ltd", "provider": "Example MSP", "technician": "Test Runner"}, "targets": rows,
+    }))
+    outputs = ""
+    for only, code in (("admin", 0), ("plain", 1)):
+        proc = subprocess.run([sys.executable, "-m", "evidence_kit", "capture", str(inventory), "--case",
+                               str(tmp_path / "case"), "--only", only], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert proc.returncode == code, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+        outputs += proc.stdout + proc.stderr
+    assert "login_ok" in outputs and "login_limited" in outputs
+    secrets = [ad.passwords["admin2"], ad.passwords["plain"]]
+    assert not any(s in outputs for s in secrets)
+    assert_no_secrets(tmp_path / "case", secrets)
 
 
 # --- without a server ------------------------------------------------------------------------
