@@ -10,6 +10,7 @@ elevation if the profile has it and a secret is given -> identity commands -> cl
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 import socket
@@ -310,7 +311,8 @@ class SshDriver(Driver):
                 return self._converse(job, profile, Expect(channel, recorder, profile.line_ending), recorder)
             finally:
                 recorder.close()
-                channel.close()
+                with contextlib.suppress(OSError, EOFError):  # the device may have hung up first
+                    channel.close()
 
     def _converse(
         self, job: TargetJob, profile: SshProfile, term: Expect, recorder: TerminalRecorder
