@@ -314,26 +314,35 @@ class _Capture:
                               receive_timeout=max(1, math.ceil(s.connect_timeout)), raise_exceptions=False,
                               auto_referrals=False)
             request = {"dc": f"{host}:{port}", "transport": s.transport}
+            step = "connect"
             try:
                 conn.open()
+                peer = conn.socket.getpeername() if conn.socket else None
+                result = {"ok": True, "peer": f"{peer[0]}:{peer[1]}" if peer else None}
+                self.transcript.op("connect", request, result, started)
                 if s.transport == "starttls":
+                    step, started = "starttls", time.monotonic()
                     ok = conn.start_tls(read_server_info=False)
                     self.transcript.op("starttls", {"oid": "1.3.6.1.4.1.1466.20037"},
                                        _result(conn.result) if conn.result else {"ok": ok}, started)
                     if not ok:
-                        raise _Stop(Outcome.ERROR, f"StartTLS refused by {host}:{port}: "
-                                    f"{_describe(conn.result)}")
+                        raise _Stop(Outcome.ERROR, f"StartTLS refused by {host}:{port}: {_describe(conn.result)}")
             except LDAPException as exc:
-                outcome = Outcome.TIMEOUT if _is_timeout(exc) else Outcome.UNREACHABLE
-                self.transcript.op("connect", request, {"error": f"{type(exc).__name__}: {exc}"}, started)
-                self.job.session.event("connect_failed",
-                                       {**request, "error": str(exc), "outcome": outcome.value})
-                last = (outcome, f"{host}:{port}: {exc}")
+                text = str(exc)
+                if _is_timeout(exc):
+                    outcome = Outcome.TIMEOUT
+                elif "ssl" in text.lower() or step == "starttls":
+                    outcome = Outcome.ERROR  # reached, but no TLS session: not "unreachable"
+                else:
+                    outcome = Outcome.UNREACHABLE
+                self.transcript.op(step, request, {"error": f"{type(exc).__name__}: {text}"}, started)
+                self.job.session.event("connect_failed", {**request, "error": text, "outcome": outcome.value})
+                last = (outcome, f"{host}:{port}: {text}")
                 _close(conn)
                 continue
-            peer = conn.socket.getpeername() if conn.socket else None
-            result = {"ok": True, "peer": f"{peer[0]}:{peer[1]}" if peer else None}
-            self.transcript.op("connect", request, result, started)
+            except _Stop:
+                _close(conn)
+                raise
             self.job.session.event("connected", {**request, **result})
             self.record["dc"] = {"host": host, "port": port, "address": result["peer"]}
             self.conn = conn

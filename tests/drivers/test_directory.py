@@ -97,6 +97,7 @@ def ad_run(samba_ad: SambaAD, tmp_path_factory: pytest.TempPathFactory) -> AdRun
     add("plain-ldap", "plain", transport="ldap")
     add("dc-list", "admin2", host=None, dcs=[f"127.0.0.1:{free_port()}", f"127.0.0.1:{ad.ldaps_port}"])
     add("unreachable", "plain", port=free_port())
+    add("tls-to-plain-port", "plain", port=ad.ldap_port)  # LDAPS spoken to the plain LDAP port
     add("silent", "plain", port=silent.port, timeouts={"connect": 1, "auth": 1, "command": 1})
     for row in rows:
         if row.get("host", "x") is None:
@@ -260,11 +261,14 @@ def test_plain_ldap_only_when_explicit_and_recorded(ad_run: AdRun) -> None:
 
 
 @samba
-def test_unreachable_and_timeout(ad_run: AdRun) -> None:
+def test_unreachable_timeout_and_tls_failure(ad_run: AdRun) -> None:
     assert ad_run.result("unreachable").outcome is Outcome.UNREACHABLE
     silent = ad_run.result("silent")
     assert silent.outcome is Outcome.TIMEOUT, silent.detail
     assert "connect" in ad_run.transcript("silent")
+    no_tls = ad_run.result("tls-to-plain-port")
+    assert no_tls.outcome is Outcome.ERROR and "ssl" in no_tls.detail.lower(), no_tls.detail
+    assert ad_run.events("tls-to-plain-port", "bind") == []
     events = ad_run.events("dc-list", "connect_failed")
     assert len(events) == 1 and events[0]["data"]["outcome"] == "unreachable"
 
