@@ -187,7 +187,7 @@ class Transcript:
         if entries is not None:
             record["entries"] = entries
         self.operations.append(record)
-        req = " ".join(f"{k}={_short(v)}" for k, v in request.items())
+        req = " ".join(f"{k}={_short(v, 2000)}" for k, v in request.items())  # the request in full
         res = " ".join(f"{k}={_short(v)}" for k, v in result.items())
         self.lines.append(f"{record['time']}  {op:<9} {req}\n{' ' * 29}-> {res} ({record['elapsed_ms']} ms)")
         for entry in entries or []:
