@@ -1,0 +1,120 @@
+"""Make a report: re-run verification (verify's own code), read the bag, draw HTML or PDF.
+
+The checks are never re-implemented here: :func:`evidence_kit.seal.verify.extract` runs every
+check ``evidence-kit verify`` runs while it extracts the archive into a temporary folder; the
+report is drawn from that folder and that result, and the folder is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evidence_kit.errors import UsageError
+from evidence_kit.report.model import ReportResult
+from evidence_kit.seal.model import RECEIPT_SUFFIX, Report
+
+FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+def output_format(out: Path) -> str:
+    fmt = FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{out}: the report's name must end in .html or .pdf")
+    return fmt
+
+
+def _archive_sha256(report: Report, archive: Path) -> tuple[str, int]:
+    for check in report.checks:
+        if check.name == "decrypt" and check.facts.get("ciphertext_sha256"):
+            return str(check.facts["ciphertext_sha256"]), int(check.facts.get("size") or archive.stat().st_size)
+    digest = hashlib.sha256()
+    size = 0
+    with open(archive, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _receipt_path(options: Any) -> Path | None:
+    if options.receipt is not None:
+        return Path(options.receipt)
+    if options.auto_receipt:
+        candidate = Path(options.archive).with_name(Path(options.archive).name + RECEIPT_SUFFIX)
+        return candidate if candidate.is_file() else None
+    return None
+
+
+def make_report(options: Any, output: Path, paper: str = "A4", browser: str | None = None) -> ReportResult:
+    """Verify ``options.archive`` (a :class:`~evidence_kit.seal.verify.VerifyOptions`) and write
+    the report to ``output`` (``.html`` or ``.pdf``)."""
+    from evidence_kit.report.collect import collect
+    from evidence_kit.report.render import PAPERS, write_html, write_pdf
+    from evidence_kit.seal.verify import extract
+
+    started = time.monotonic()
+    output = Path(output)
+    fmt = output_format(output)
+    if paper.lower() not in PAPERS:
+        raise UsageError(f"--paper {paper}: choose A4 or Letter")
+    if not output.parent.is_dir():
+        raise UsageError(f"{output.parent}: output folder does not exist")
+    if output.is_dir():
+        raise UsageError(f"{output}: is a folder; give the report's file name")
+    work = Path(tempfile.mkdtemp(prefix="evidence-kit-report-", dir=options.workdir))
+    try:
+        report = extract(options, work / "bag")
+        sha, size = _archive_sha256(report, Path(options.archive))
+        data = collect(report, Path(options.archive), sha, size, paper=PAPERS[paper.lower()],
+                       receipt=_receipt_path(options), passphrase=options.passphrase is not None)
+        pages = None
+        if fmt == "html":
+            written = write_html(data, output)
+        else:
+            pages = write_pdf(data, output, work, browser)
+            written = output.stat().st_size
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ReportResult(
+        output=output, format=fmt, ok=report.ok, failed_checks=[c.name for c in report.failed],
+        case_id=data.case_id, archive_sha256=sha, targets=len(data.targets), screenshots=data.screenshot_count,
+        size=written, pages=pages, seconds=round(time.monotonic() - started, 3),
+        notes=[] if data.content_available else [data.content_note],
+    )
+
+
+def write_report(
+    archive: Path,
+    out: Path,
+    identity_files: Sequence[Path] = (),
+    passphrase: bytes | None = None,
+    trust_key: Path | None = None,
+    tsa_cas: Sequence[Path] = (),
+    paper: str = "A4",
+    receipt: Path | None = None,
+    browser: str | None = None,
+) -> ReportResult:
+    """Write the report of ``archive`` to ``out`` (.html or .pdf), opening it with the age
+    identity files given (or ``passphrase``), checking the signer against ``trust_key`` (a
+    public key file) and the time-stamps against ``tsa_cas`` (root certificate files)."""
+    from evidence_kit.seal.keys import load_identities, load_public_key
+    from evidence_kit.seal.timestamp import load_roots
+    from evidence_kit.seal.verify import VerifyOptions
+
+    if not identity_files and passphrase is None:
+        raise UsageError("give an age identity file or a passphrase to open the archive")
+    identities: list[Any] = []
+    for path in identity_files:
+        identities.extend(load_identities(Path(path)))
+    options = VerifyOptions(
+        archive=Path(archive), identities=identities, passphrase=passphrase,
+        trust_key=load_public_key(Path(trust_key)) if trust_key else None,
+        tsa_roots=load_roots([Path(p) for p in tsa_cas]), receipt=receipt,
+    )
+    return make_report(options, Path(out), paper=paper, browser=browser)

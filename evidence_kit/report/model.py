@@ -1,0 +1,269 @@
+"""What a report shows, as typed data: filled by :mod:`collect`, drawn by :mod:`render`.
+
+Nothing here is HTML. Every string that came from a device, a page or a file is kept as the
+plain text it is (terminal escapes already interpreted by :mod:`terminal`); escaping is the
+template's job, with Jinja2 autoescape on. Images are referenced by path and turned into
+``data:`` URIs only while the page is written, so a case with a thousand screenshots does not
+sit in memory twice.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OK_OUTCOMES = ("login_ok",)
+
+
+@dataclass
+class CheckRow:
+    name: str
+    status: str  # "passed" | "failed" | "not checked"
+    detail: str
+
+
+@dataclass
+class TrustedTime:
+    index: int
+    file: str
+    time: str
+    tsa: str
+    trusted: bool  # the TSA's signature and chain were checked against --tsa-ca
+    offset_seconds: float | None  # trusted time minus the signer's local seal time
+
+
+@dataclass
+class ImageRef:
+    """An image file embedded as a data: URI (bytes as archived, or a derived thumbnail)."""
+
+    path: Path
+    media_type: str = "image/png"
+    data: bytes | None = None  # set for derived images (thumbnails, previews)
+    width: int | None = None
+    height: int | None = None
+
+    def data_uri(self) -> str:
+        raw = self.data if self.data is not None else self.path.read_bytes()
+        return f"data:{self.media_type};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+@dataclass
+class Screenshot:
+    seq: int | None
+    label: str
+    url: str
+    taken: str
+    path: str  # archive-relative path of the image shown
+    sha256: str
+    original_path: str | None
+    original_sha256: str | None
+    stamped: bool
+    image: ImageRef
+    original_hash_ok: bool | None = None  # the original file's hash is the one the stamp names
+
+
+@dataclass
+class TranscriptLine:
+    time: str  # "" or a label such as "+12.345 s" / "08:57:10.0227Z"
+    text: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Transcript:
+    title: str
+    path: str
+    sha256: str
+    source: str  # how it was rendered, in words
+    lines: list[TranscriptLine]
+    total_lines: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total_lines > len(self.lines)
+
+
+@dataclass
+class Event:
+    seq: int
+    time: str
+    run: int
+    event: str
+    summary: str
+    artifact: str | None = None
+    failure: bool = False
+
+
+@dataclass
+class Commitment:
+    target: str
+    field: str
+    scheme: str
+    commitment: str
+    seq: int
+    time: str
+
+
+@dataclass
+class CertificateView:
+    source: str  # artifact path
+    position: int  # 0 = leaf
+    subject: str
+    issuer: str
+    serial: str
+    not_before: str
+    not_after: str
+    sha256: str
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Artifact:
+    path: str
+    target: str | None
+    kind: str
+    media_type: str
+    sha256: str
+    size: int
+    seq: int
+    time: str
+
+
+@dataclass
+class TargetView:
+    name: str
+    anchor: str
+    kind: str
+    profile: str
+    address: str
+    outcome: str
+    detail: str
+    started: str
+    finished: str
+    identity: list[tuple[str, str]] = field(default_factory=list)
+    identity_short: str = ""
+    events: list[Event] = field(default_factory=list)
+    screenshots: list[Screenshot] = field(default_factory=list)
+    transcripts: list[Transcript] = field(default_factory=list)
+    certificates: list[CertificateView] = field(default_factory=list)
+    commitments: list[Commitment] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    thumbnail: ImageRef | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in OK_OUTCOMES
+
+    @property
+    def failure_events(self) -> list[Event]:
+        return [e for e in self.events if e.failure]
+
+    @property
+    def kind_label(self) -> str:
+        return {"ssh": "SSH", "web": "web", "directory": "directory"}.get(self.kind, self.kind)
+
+
+@dataclass
+class Authorization:
+    name: str
+    path: str
+    sha256: str
+    size: int
+    preview: ImageRef | None
+    preview_note: str
+    hash_ok: bool | None
+
+
+@dataclass
+class Command:
+    purpose: str
+    argv: list[str]
+    expect: str = ""
+
+    @property
+    def shell(self) -> str:
+        import shlex
+
+        return shlex.join(self.argv)
+
+
+@dataclass
+class VersionRow:
+    name: str
+    version: str
+    where: str
+
+
+@dataclass
+class ReportData:
+    """Everything one report shows."""
+
+    generated: str
+    tool_version: str
+    archive_name: str
+    archive_sha256: str
+    archive_size: int
+    ok: bool
+    checks: list[CheckRow]
+    failed_checks: list[str]
+    signer_fingerprint: str | None
+    signer_trusted: bool | None  # None: no --trust-key given
+    case_id: str
+    content_available: bool  # False when the archive could not be opened and read safely
+    content_note: str = ""
+    client: str = ""
+    provider: str = ""
+    technician: str = ""
+    purpose: str = ""
+    created: str = ""
+    capture_start: str = ""
+    capture_end: str = ""
+    sealed_local: str = ""
+    sealed_local_source: str = ""
+    trusted_times: list[TrustedTime] = field(default_factory=list)
+    authorization: Authorization | None = None
+    capture_host: list[tuple[str, str]] = field(default_factory=list)
+    clock: list[tuple[str, str]] = field(default_factory=list)
+    targets: list[TargetView] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    case_files: list[Artifact] = field(default_factory=list)  # journaled files that belong to no target
+    versions: list[VersionRow] = field(default_factory=list)
+    commitment_params: list[tuple[str, str]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    bag_info: list[tuple[str, str]] = field(default_factory=list)
+    journal_entries: int = 0
+    journal_head: str = ""
+    runs: int = 0
+    paper: str = "A4"
+
+    @property
+    def outcome_counts(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for t in self.targets:
+            counts[t.outcome] = counts.get(t.outcome, 0) + 1
+        return sorted(counts.items(), key=lambda kv: (kv[0] not in OK_OUTCOMES, kv[0]))
+
+    @property
+    def screenshot_count(self) -> int:
+        return sum(len(t.screenshots) for t in self.targets)
+
+
+@dataclass
+class ReportResult:
+    """What :func:`evidence_kit.report.write_report` made."""
+
+    output: Path
+    format: str  # "html" | "pdf"
+    ok: bool  # every verification check passed (none failed)
+    failed_checks: list[str]
+    case_id: str
+    archive_sha256: str
+    targets: int
+    screenshots: int
+    size: int
+    pages: int | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
