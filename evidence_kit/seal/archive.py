@@ -146,6 +146,131 @@ class Extracted:
     total_bytes: int = 0
 
 
+@dataclass
+class Member:
+    name: str
+    type: bytes
+    size: int
+    linkname: str
+
+
+MAX_META = 1 << 20
+ZERO_BLOCK = b"\0" * BLOCK
+FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
+
+
+class TarReader:
+    """A strict, streaming tar reader (ustar, pax and GNU long names) that reads member data in
+    large blocks straight from the stream (``tarfile``'s stream mode reads in 10 KiB pieces)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._left = 0  # data bytes of the current member not yet read
+        self._pad = 0
+
+    def _read_exact(self, n: int, what: str) -> bytes:
+        parts = []
+        left = n
+        while left:
+            block = self._raw.read(left)
+            if not block:
+                raise ArchiveError(f"tar stream ends inside {what}")
+            parts.append(block)
+            left -= len(block)
+        return b"".join(parts)
+
+    def _meta(self, size: int, what: str) -> bytes:
+        if size > MAX_META:
+            raise UnsafeArchive(f"{what} of {size} bytes refused")
+        data = self._read_exact(size + (-size % BLOCK), what)
+        return data[:size]
+
+    def _skip_rest(self) -> None:
+        while self._left:
+            self.read(min(READ_SIZE, self._left))
+        if self._pad:
+            self._read_exact(self._pad, "padding")
+            self._pad = 0
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes of the current member's data."""
+        n = min(n, self._left)
+        if n <= 0:
+            return b""
+        block = self._raw.read(n)
+        if not block:
+            raise ArchiveError("tar stream ends inside a member")
+        self._left -= len(block)
+        return block
+
+    def members(self) -> Iterator[Member]:
+        pax: dict[str, str] = {}
+        longname: str | None = None
+        while True:
+            self._skip_rest()
+            header = self._raw.read(BLOCK)
+            if len(header) < BLOCK:
+                if not header:
+                    return  # end of stream at a header boundary
+                header += self._read_exact(BLOCK - len(header), "a header")
+            if header == ZERO_BLOCK:
+                return
+            try:
+                info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+            except tarfile.HeaderError as exc:
+                raise ArchiveError(f"malformed tar header ({' '.join(str(exc).split())})")
+            if info.size < 0:
+                raise UnsafeArchive("negative member size")
+            if info.type == tarfile.XHDTYPE:
+                pax.update(_pax_records(self._meta(info.size, "a pax header")))
+                continue
+            if info.type == tarfile.GNUTYPE_LONGNAME:
+                longname = self._meta(info.size, "a long name").split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                continue
+            if info.type == tarfile.GNUTYPE_LONGLINK:
+                self._meta(info.size, "a long link name")
+                continue
+            if info.type == tarfile.XGLTYPE:
+                raise UnsafeArchive("global pax headers are not accepted")
+            name = pax.get("path", longname or info.name)
+            try:
+                size = int(pax["size"]) if "size" in pax else info.size
+            except ValueError:
+                raise ArchiveError("malformed pax size")
+            if size < 0:
+                raise UnsafeArchive("negative member size")
+            member = Member(name, info.type, size if info.type in FILE_TYPES else 0,
+                            pax.get("linkpath", info.linkname))
+            pax, longname = {}, None
+            if info.type in FILE_TYPES:
+                self._left, self._pad = size, -size % BLOCK
+            else:  # folders carry no data; links and devices are refused by the caller
+                self._left = 0 if info.type == tarfile.DIRTYPE else info.size
+                self._pad = -self._left % BLOCK
+            yield member
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        if space < 0:
+            raise ArchiveError("malformed pax header")
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise ArchiveError("malformed pax header")
+        if length <= space - pos or pos + length > len(data) or data[pos + length - 1:pos + length] != b"\n":
+            raise ArchiveError("malformed pax header")
+        key, sep, value = data[space + 1:pos + length - 1].partition(b"=")
+        if not sep:
+            raise ArchiveError("malformed pax record")
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
 def safe_extract(stream: IO[bytes], dest: Path, archive_size: int, max_member: int | None = None,
                  pool: ThreadPoolExecutor | None = None) -> Extracted:
     """Extract the tar ``stream`` into the empty folder ``dest``, hashing every file.
@@ -157,56 +282,46 @@ def safe_extract(stream: IO[bytes], dest: Path, archive_size: int, max_member: i
     result = Extracted(dest)
     own_pool = pool is None
     workers = pool or ThreadPoolExecutor(1, thread_name_prefix="sha512")
+    reader = TarReader(stream)
+    seen: set[str] = set()
+    dirs: set[str] = set()
+    count = 0
     try:
-        try:
-            tar = tarfile.open(fileobj=stream, mode="r|", errorlevel=2)  # noqa: SIM115
-        except tarfile.TarError as exc:
-            raise ArchiveError(f"not a tar stream ({exc})")
-        seen: set[str] = set()
-        dirs: set[str] = set()
-        count = 0
-        try:
-            for member in tar:
-                count += 1
-                if count > MAX_MEMBERS:
-                    raise UnsafeArchive(f"more than {MAX_MEMBERS} members")
-                parts = check_member_name(member.name)
-                top = parts[0]
-                if result.bag_name is None:
-                    result.bag_name = top
-                elif top != result.bag_name:
-                    raise UnsafeArchive(f"member {member.name[:80]!r} lies outside the bag folder {result.bag_name!r}")
-                rel = "/".join(parts[1:])
-                if member.isdir():
-                    if rel in seen:
-                        raise UnsafeArchive(f"member {member.name[:80]!r} is a directory and a file")
-                    _make_dirs(dest, parts)
-                    dirs.add(rel)
-                    continue
-                if not member.isreg() or member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
-                    kind = ("link" if member.issym() or member.islnk() else
-                            "device" if member.isdev() else f"type {member.type!r}")
-                    raise UnsafeArchive(f"member {member.name[:80]!r} is a {kind}: only files and folders allowed")
-                if len(parts) < 2:
-                    raise UnsafeArchive(f"member {member.name[:80]!r} is a file at the top level, not in a bag")
-                if rel in seen or rel in dirs:
-                    raise UnsafeArchive(f"duplicate member {member.name[:80]!r}")
-                if member.size < 0 or member.size > limit:
-                    raise UnsafeArchive(f"member {member.name[:80]!r} claims {member.size} bytes, more than "
-                                        f"{'the archive holds' if limit == archive_size else 'the limit'} ({limit})")
-                result.total_bytes += member.size
-                if result.total_bytes > archive_size:
-                    raise UnsafeArchive("members claim more bytes than the archive holds")
-                seen.add(rel)
-                parent = _make_dirs(dest, parts[:-1])
-                src = tar.extractfile(member)
-                if src is None:  # pragma: no cover - regular files always have a reader
-                    raise UnsafeArchive(f"member {member.name[:80]!r} has no data")
-                result.files[rel] = _write_member(parent, parts[-1], src, member.size, workers)
-        except tarfile.TarError as exc:
-            raise ArchiveError(f"malformed tar stream ({' '.join(str(exc).split())[:160]})")
-        except (EOFError, UnicodeError) as exc:
-            raise ArchiveError(f"malformed tar stream ({exc.__class__.__name__})")
+        for member in reader.members():
+            count += 1
+            if count > MAX_MEMBERS:
+                raise UnsafeArchive(f"more than {MAX_MEMBERS} members")
+            parts = check_member_name(member.name)
+            top = parts[0]
+            if result.bag_name is None:
+                result.bag_name = top
+            elif top != result.bag_name:
+                raise UnsafeArchive(f"member {member.name[:80]!r} lies outside the bag folder {result.bag_name!r}")
+            rel = "/".join(parts[1:])
+            if member.type == tarfile.DIRTYPE:
+                if rel in seen:
+                    raise UnsafeArchive(f"member {member.name[:80]!r} is a directory and a file")
+                _make_dirs(dest, parts)
+                dirs.add(rel)
+                continue
+            if member.type not in FILE_TYPES:
+                kind = ("link" if member.type in (tarfile.SYMTYPE, tarfile.LNKTYPE) else
+                        "device" if member.type in (tarfile.CHRTYPE, tarfile.BLKTYPE) else
+                        f"type {member.type!r}")
+                raise UnsafeArchive(f"member {member.name[:80]!r} is a {kind}: only files and folders allowed")
+            if len(parts) < 2:
+                raise UnsafeArchive(f"member {member.name[:80]!r} is a file at the top level, not in a bag")
+            if rel in seen or rel in dirs:
+                raise UnsafeArchive(f"duplicate member {member.name[:80]!r}")
+            if member.size > limit:
+                raise UnsafeArchive(f"member {member.name[:80]!r} claims {member.size} bytes, more than "
+                                    f"{'the archive holds' if limit == archive_size else 'the limit'} ({limit})")
+            result.total_bytes += member.size
+            if result.total_bytes > archive_size:
+                raise UnsafeArchive("members claim more bytes than the archive holds")
+            seen.add(rel)
+            parent = _make_dirs(dest, parts[:-1])
+            result.files[rel] = _write_member(parent, parts[-1], reader, member.size, workers)
         if result.bag_name is None:
             raise ArchiveError("the archive holds no files")
         result.root = dest / result.bag_name
@@ -229,7 +344,7 @@ def _make_dirs(dest: Path, parts: tuple[str, ...]) -> Path:
     return current
 
 
-def _write_member(parent: Path, name: str, src: IO[bytes], size: int, pool: ThreadPoolExecutor) -> FileDigest:
+def _write_member(parent: Path, name: str, src: TarReader, size: int, pool: ThreadPoolExecutor) -> FileDigest:
     target = parent / name
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     hasher = _Hasher(pool)

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import io
 import os
+import queue
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
@@ -193,19 +194,115 @@ def unwrap_scrypt(header: Header, passphrase: bytes) -> bytes:
     return file_key
 
 
+# --------------------------------------------------------------------------- X25519 recipients
+
+X25519_LABEL = b"age-encryption.org/v1/X25519"
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def bech32_decode(text: str, hrp: str) -> bytes:
+    """Decode a Bech32 string (BIP 173, no length limit, as age uses) with the given prefix."""
+    lowered = text.lower()
+    if text not in (lowered, text.upper()):
+        raise ValueError("mixed case")
+    pos = lowered.rfind("1")
+    if lowered[:pos] != hrp or pos + 7 > len(lowered):
+        raise ValueError("wrong prefix")
+    try:
+        data = [_BECH32.index(c) for c in lowered[pos + 1:]]
+    except ValueError:
+        raise ValueError("invalid character")
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    if _polymod(expanded + data) != 1:
+        raise ValueError("bad checksum")
+    acc = bits = 0
+    out = bytearray()
+    for value in data[:-6]:
+        acc = (acc << 5) | value
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    if bits >= 5 or (acc & ((1 << bits) - 1)):
+        raise ValueError("bad padding")
+    return bytes(out)
+
+
+def x25519_recipient_key(text: str) -> bytes:
+    key = bech32_decode(text.strip(), "age")
+    if len(key) != 32:
+        raise ValueError("not a 32-byte X25519 key")
+    return key
+
+
+def x25519_identity_key(text: str) -> bytes:
+    key = bech32_decode(text.strip(), "age-secret-key-")
+    if len(key) != 32:
+        raise ValueError("not a 32-byte X25519 key")
+    return key
+
+
+def _wrap_x25519(recipient: bytes, file_key: bytes) -> Stanza:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    ephemeral = X25519PrivateKey.generate()
+    share = ephemeral.public_key().public_bytes_raw()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    wrap = _hkdf(shared, share + recipient, X25519_LABEL)
+    return Stanza("X25519", [_b64(share).decode()], ChaCha20Poly1305(wrap).encrypt(b"\0" * 12, file_key, None))
+
+
+def unwrap_x25519(header: Header, identities: Sequence[bytes]) -> bytes:
+    """The file key, unwrapped by one of the X25519 ``identities``; :class:`AgeNoMatch` otherwise."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    if header.is_scrypt:
+        raise AgeNoMatch("the archive is passphrase-encrypted: use --passphrase")
+    for stanza in header.stanzas:
+        if stanza.type != "X25519":
+            continue  # other recipient types and age's "grease" stanzas
+        if len(stanza.args) != 1 or len(stanza.body) != 32:
+            raise AgeFormatError("malformed X25519 stanza")
+        share = _unb64(stanza.args[0].encode())
+        if len(share) != 32:
+            raise AgeFormatError("malformed X25519 stanza")
+        for secret in identities:
+            key = X25519PrivateKey.from_private_bytes(secret)
+            try:
+                shared = key.exchange(X25519PublicKey.from_public_bytes(share))
+            except ValueError:
+                continue  # low-order point: not for us
+            wrap = _hkdf(shared, share + key.public_key().public_bytes_raw(), X25519_LABEL)
+            try:
+                file_key = ChaCha20Poly1305(wrap).decrypt(b"\0" * 12, stanza.body, None)
+            except InvalidTag:
+                continue
+            if len(file_key) != 16:
+                raise AgeFormatError("malformed X25519 stanza")
+            _check_mac(header, file_key)
+            return file_key
+    raise AgeNoMatch("no identity given matches a recipient of this archive")
+
+
 # --------------------------------------------------------------------------- STREAM payload
 
 
-class ScryptEncryptor:
-    """A write-only stream producing a standard passphrase-encrypted age file into ``out``."""
+class StreamEncryptor:
+    """A write-only stream producing a standard age file into ``out`` for the given stanzas."""
 
-    def __init__(self, out: IO[bytes], passphrase: bytes, log_n: int = DEFAULT_SCRYPT_LOG_N) -> None:
-        if not 1 <= log_n <= MAX_SCRYPT_LOG_N:
-            raise ValueError(f"scrypt work factor must be 1..{MAX_SCRYPT_LOG_N}")
-        file_key = secrets.token_bytes(16)
-        salt = secrets.token_bytes(16)
-        wrapped = ChaCha20Poly1305(_scrypt_key(passphrase, salt, log_n)).encrypt(b"\0" * 12, file_key, None)
-        header = _header_bytes([Stanza("scrypt", [_b64(salt).decode(), str(log_n)], wrapped)])
+    def __init__(self, out: IO[bytes], file_key: bytes, stanzas: Sequence[Stanza]) -> None:
+        header = _header_bytes(stanzas)
         mac = hmac.new(_hkdf(file_key, b"", b"header"), header, "sha256").digest()
         nonce = secrets.token_bytes(16)
         self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
@@ -215,17 +312,39 @@ class ScryptEncryptor:
         self._closed = False
         out.write(header + b" " + _b64(mac) + b"\n" + nonce)
 
+    @classmethod
+    def for_passphrase(cls, out: IO[bytes], passphrase: bytes, log_n: int = DEFAULT_SCRYPT_LOG_N) -> StreamEncryptor:
+        if not 1 <= log_n <= MAX_SCRYPT_LOG_N:
+            raise ValueError(f"scrypt work factor must be 1..{MAX_SCRYPT_LOG_N}")
+        file_key = secrets.token_bytes(16)
+        salt = secrets.token_bytes(16)
+        wrapped = ChaCha20Poly1305(_scrypt_key(passphrase, salt, log_n)).encrypt(b"\0" * 12, file_key, None)
+        return cls(out, file_key, [Stanza("scrypt", [_b64(salt).decode(), str(log_n)], wrapped)])
+
+    @classmethod
+    def for_x25519(cls, out: IO[bytes], recipients: Sequence[bytes]) -> StreamEncryptor:
+        file_key = secrets.token_bytes(16)
+        return cls(out, file_key, [_wrap_x25519(r, file_key) for r in recipients])
+
     def write(self, data: bytes | bytearray | memoryview) -> int:
+        if not self._buf and len(data) > CHUNK:
+            # Fast path: encrypt whole chunks straight from the caller's buffer, keep the tail.
+            view = memoryview(data)
+            full = (len(view) - 1) // CHUNK * CHUNK
+            for start in range(0, full, CHUNK):
+                self._emit(view[start:start + CHUNK], last=False)
+            self._buf += view[full:]
+            return len(data)
         self._buf += data
         # Keep at least one byte back: the final chunk must be flagged as last, and may only be
         # known when close() is called.
         while len(self._buf) > CHUNK:
-            self._emit(bytes(self._buf[:CHUNK]), last=False)
+            self._emit(memoryview(self._buf)[:CHUNK], last=False)
             del self._buf[:CHUNK]
         return len(data)
 
-    def _emit(self, chunk: bytes, last: bool) -> None:
-        self._out.write(self._aead.encrypt(_nonce(self._counter, last), chunk, None))
+    def _emit(self, chunk: bytes | memoryview, last: bool) -> None:
+        self._out.write(self._aead.encrypt(_nonce(self._counter, last), bytes(chunk), None))
         self._counter += 1
 
     def close(self) -> None:
@@ -378,20 +497,116 @@ class _IterReader(io.RawIOBase):
 
 
 def encrypt_stream(blocks: Iterator[bytes], out: IO[bytes], recipients: Sequence[Any] = (),
-                   passphrase: bytes | None = None, scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N) -> None:
-    """Encrypt the byte blocks into ``out`` as one age file, in constant memory."""
-    if passphrase is not None:
-        enc = ScryptEncryptor(out, passphrase, scrypt_log_n)
-        for block in blocks:
-            enc.write(block)
-        enc.close()
-        return
-    import pyrage
+                   passphrase: bytes | None = None, scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N,
+                   recipient_texts: Sequence[str] = ()) -> None:
+    """Encrypt the byte blocks into ``out`` as one age file, in constant memory.
 
+    Passphrase and X25519-only recipients use this module's age writer, on a worker thread so
+    encryption overlaps with reading and hashing (``cryptography`` and ``hashlib`` release the
+    GIL). SSH recipients go through pyrage's streaming ``encrypt_io``.
+    """
+    if passphrase is not None:
+        encryptor = StreamEncryptor.for_passphrase(out, passphrase, scrypt_log_n)
+    elif recipient_texts and all(t.startswith("age1") for t in recipient_texts):
+        encryptor = StreamEncryptor.for_x25519(out, [x25519_recipient_key(t) for t in recipient_texts])
+    else:
+        import pyrage
+
+        try:
+            pyrage.encrypt_io(_IterReader(blocks), out, list(recipients))
+        except pyrage.EncryptError as exc:  # pragma: no cover - only with unusable recipients
+            raise ArchiveError(f"age encryption failed: {exc}")
+        return
+    _pump(blocks, encryptor)
+
+
+def _pump(blocks: Iterator[bytes], encryptor: StreamEncryptor) -> None:
+    """Feed ``blocks`` to ``encryptor`` on a worker thread through a small bounded queue."""
+    jobs: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while (block := jobs.get()) is not None:
+                if not errors:
+                    encryptor.write(block)
+            if not errors:
+                encryptor.close()
+        except BaseException as exc:
+            errors.append(exc)
+            while jobs.get() is not None:  # keep draining so the producer never blocks
+                pass
+
+    thread = threading.Thread(target=work, name="age-encrypt", daemon=True)
+    thread.start()
     try:
-        pyrage.encrypt_io(_IterReader(blocks), out, list(recipients))
-    except pyrage.EncryptError as exc:  # pragma: no cover - only with unusable recipients
-        raise ArchiveError(f"age encryption failed: {exc}")
+        for block in blocks:
+            if errors:
+                break
+            jobs.put(block)
+    except BaseException as exc:
+        errors.insert(0, exc)
+    finally:
+        jobs.put(None)
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+class _ReadAhead(io.RawIOBase):
+    """Reads ``source`` on a worker thread (decrypting as it goes), handing over 1 MiB blocks."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+        self._cur = b""
+        self._pos = 0
+        self._done = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(source,), name="age-decrypt", daemon=True)
+        self._thread.start()
+
+    def _run(self, source: IO[bytes]) -> None:
+        try:
+            while not self._stop.is_set():
+                block = source.read(1 << 20)
+                if not block:
+                    break
+                self._queue.put(block)
+            self._queue.put(None)
+        except BaseException as exc:
+            self._queue.put(exc)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self._pos >= len(self._cur):
+            if self._done:
+                return 0
+            item = self._queue.get()
+            if item is None:
+                self._done = True
+                return 0
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            self._cur, self._pos = item, 0
+        n = min(len(view), len(self._cur) - self._pos)
+        view[:n] = self._cur[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stop.set()
+            while self._thread.is_alive():
+                try:
+                    self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            self._thread.join()
+        super().close()
 
 
 @dataclass
@@ -458,15 +673,39 @@ def open_decryption(path: str | os.PathLike[str], identities: Sequence[Any] = ()
             if passphrase is None:
                 raise AgeNoMatch("the archive is passphrase-encrypted: use --passphrase")
             file_key = unwrap_scrypt(header, passphrase)
-            return Decryption(io.BufferedReader(PayloadReader(buffered, file_key), 1 << 20), source, header)
+            payload = PayloadReader(buffered, file_key)
+            return Decryption(io.BufferedReader(_ReadAhead(payload), 1 << 20), source, header)
         if passphrase is not None:
             raise AgeNoMatch("the archive is encrypted to recipient keys, not a passphrase: use --identity")
+        x25519_keys, others = _split_identities(identities)
+        if x25519_keys and any(st.type == "X25519" for st in header.stanzas):
+            try:
+                file_key = unwrap_x25519(header, x25519_keys)
+            except AgeNoMatch:
+                if not others:
+                    raise
+            else:
+                payload = PayloadReader(buffered, file_key)
+                return Decryption(io.BufferedReader(_ReadAhead(payload), 1 << 20), source, header)
     except BaseException:
         raw.close()
         raise
     raw.seek(0)
     source = HashingReader(raw)
     return _pyrage_decryption(source, header, identities)
+
+
+def _split_identities(identities: Sequence[Any]) -> tuple[list[bytes], list[Any]]:
+    """(raw X25519 secrets this module decrypts with, other identities for pyrage)."""
+    x25519_keys: list[bytes] = []
+    others: list[Any] = []
+    for identity in identities:
+        text = str(identity)
+        if text.startswith("AGE-SECRET-KEY-1"):
+            x25519_keys.append(x25519_identity_key(text))
+        else:
+            others.append(identity)
+    return x25519_keys, others
 
 
 def _pyrage_decryption(source: HashingReader, header: Header, identities: Sequence[Any]) -> Decryption:

@@ -174,7 +174,8 @@ def seal(options: SealOptions) -> SealResult:
             out = encrypt.HashingWriter(raw)
             blocks = _stream(the_plan, options, signing_key, pool, state)
             try:
-                encrypt.encrypt_stream(blocks, out, recipient_objs, options.passphrase, options.scrypt_log_n)
+                encrypt.encrypt_stream(blocks, out, recipient_objs, options.passphrase, options.scrypt_log_n,
+                                       recipient_texts)
             except OSError as exc:
                 # pyrage wraps errors raised while it reads the stream; surface ours unchanged.
                 cause = state.get("error")
