@@ -60,7 +60,7 @@ def run_ours(spec: dict, full: bool, cheap_commit: bool = False) -> dict:
 
         import evidence_kit.case.commitments as commitments
 
-        def cheap(params, secret, target, field):  # type: ignore[no-untyped-def]
+        def cheap(params: commitments.CommitmentParams, secret: str, target: str, field: str) -> str:
             return hashlib.sha256(params.salt + secret.encode() + target.encode() + field.encode()).hexdigest()
 
         commitments.derive = cheap

@@ -84,7 +84,7 @@ def _serve() -> None:
         listening = service.hook_to_reactor(reactor)
         ports[sw["model"]] = listening.getHost().port
     print(json.dumps({"ports": ports}), flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[misc]
 
 
 def start_fake_switches() -> tuple[subprocess.Popen[str], FakeSwitches]:
