@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.servers.fake_switches",
     "tests.servers.samba_ad",
     "tests.servers.cockpit",
+    "tests.servers.portals",
 ]
 
 

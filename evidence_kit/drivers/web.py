@@ -227,7 +227,11 @@ class _TargetRun:
 
     @property
     def assisted(self) -> bool:
-        return self.options.pause is not None and self.options.headed
+        # Assisted mode is --headed with a terminal to pause on. "web_assist_headless" keeps the
+        # browser hidden but still pauses: enough for approvals done elsewhere (a phone push).
+        return self.options.pause is not None and (
+            self.options.headed or bool(self.options.extra.get("web_assist_headless"))
+        )
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -394,7 +398,7 @@ class _TargetRun:
             except Exception:
                 self.cdp = None
         await self.journal("browser", {
-            "browser": self.driver.choice.describe(), "version": browser.version,
+            "browser": self.driver.choice.describe(), "version": browser.version, "launch": self.driver.launches,
             "headless": not self.options.headed, "isolated_context": True,
             "video": self.driver.video.note if self.profile.video else "disabled by profile",
         })
@@ -470,9 +474,15 @@ class _TargetRun:
 
     async def render_template(self, template: str) -> str:
         out = template
-        for name in set(re.findall(r"{(\w+)}", template)):
-            value = await self.fresh_code("totp") if name == "totp_code" else self.value_of(name, True)
-            out = out.replace("{" + name + "}", value)
+        for name, optional in set(re.findall(r"{(\w+)(\??)}", template)):
+            source = "totp" if name == "totp_code" else name
+            if optional and self.job.secret(source) is None and not (source == "username" and self.target.username):
+                value = ""
+            elif name == "totp_code":
+                value = await self.fresh_code("totp")
+            else:
+                value = self.value_of(name, True)
+            out = out.replace("{" + name + optional + "}", value)
         return out
 
     async def hide_typed(self, loc: Any) -> None:
@@ -507,7 +517,8 @@ class _TargetRun:
                 self.frames.add(step.frame)
             if isinstance(step, TotpStep) and self.job.secret(step.field) is None:
                 return await self.no_seed(index, step, timeout)
-            state = await self.wait_for(self.element_condition(step), timeout, watch_success=step.optional)
+            state = await self.wait_for(self.element_condition(step), timeout, watch_success=step.optional,
+                                        skip_when=step.skip_when if step.optional else None)
             if state != "ok":
                 return await self.not_there(index, step, state, timeout)
             loc = self.scope(step.frame).locator(step.selector).first
@@ -563,9 +574,9 @@ class _TargetRun:
     async def no_seed(self, index: int, step: TotpStep, timeout: float) -> str:
         """A code is asked for but the target has no seed: mfa_required (or the technician types it)."""
         state = await self.wait_for(self.element_condition(step), timeout if not step.optional else min(timeout, 10),
-                                    watch_success=True)
-        if state in ("success", "timeout") and step.optional:
-            return "skipped" if state == "timeout" else "success_early"
+                                    watch_success=True, skip_when=step.skip_when)
+        if state in ("success", "timeout", "skip") and step.optional:
+            return "success_early" if state == "success" else "skipped"
         if state == "ok" and self.assisted:
             await self.pause(f"{self.target.name}: enter the one-time code by hand in the browser, then press Enter")
             return "manual_after_timeout"
@@ -578,7 +589,7 @@ class _TargetRun:
     async def not_there(self, index: int, step: Any, state: str, timeout: float) -> str:
         if state == "success":
             return "success_early"
-        if step.optional:
+        if step.optional or state == "skip":
             return "skipped"
         if self.assisted:
             await self.pause(
@@ -601,14 +612,16 @@ class _TargetRun:
             return "done"
         if cond.frame:
             self.frames.add(cond.frame)
-        state = await self.wait_for(cond, timeout, watch_success=step.optional)
+        state = await self.wait_for(cond, timeout, watch_success=step.optional,
+                                    skip_when=step.skip_when if step.optional else None)
         if state == "ok":
             return "done"
         return await self.not_there(index, step, state, timeout)
 
     async def manual(self, index: int, step: ManualStep) -> str:
         if step.when is not None:
-            needed = await self.wait_for(step.when, min(float(step.timeout or 3.0), 10.0), watch_success=True)
+            # The page that needs a human (CAPTCHA, push) is there by now or not at all: look briefly.
+            needed = await self.wait_for(step.when, min(float(step.timeout or 1.0), 10.0), watch_success=True)
             if needed != "ok":
                 return "not_needed"
         if not self.assisted:
@@ -676,9 +689,13 @@ class _TargetRun:
                 return cond
         return None
 
-    async def wait_for(self, cond: Condition | None, timeout: float, watch_success: bool = False) -> str:
+    async def wait_for(
+        self, cond: Condition | None, timeout: float, watch_success: bool = False,
+        skip_when: list[Condition] | None = None,
+    ) -> str:
         """Poll until ``cond`` holds ("ok"), a failure marker shows (raises StepEnd), success
-        shows ("success", only with ``watch_success``), or time runs out ("timeout")."""
+        shows ("success", only with ``watch_success``), a ``skip_when`` condition shows
+        ("skip"), or time runs out ("timeout")."""
         end = min(self.now() + timeout, self.deadline)
         while True:
             cache: dict[str | None, str] = {}
@@ -689,6 +706,8 @@ class _TargetRun:
                 return "ok"
             if watch_success and await self.any_of(self.profile.success, cache):
                 return "success"
+            if skip_when and await self.any_of(skip_when, cache):
+                return "skip"
             if self.now() >= end:
                 return "timeout"
             await asyncio.sleep(POLL)

@@ -19,7 +19,8 @@ from evidence_kit.profiles.base import Model, ProfileBase, check_regex
 
 TEMPLATE_HELP = (
     "Text with {field} placeholders: {username}, {password}, any secret field of the target, "
-    "and {totp_code} (a fresh code from the target's totp seed)."
+    "and {totp_code} (a fresh code from the target's totp seed). {name?} is empty when the target "
+    "has no such field (OPNsense: '{totp_code?}{password}')."
 )
 
 
@@ -67,6 +68,10 @@ class _Step(Model):
         False, description="If the element never shows (or success comes first), skip the step."
     )
     timeout: float | None = Field(None, gt=0, le=3600, description="Seconds; default: the target's step timeout.")
+    skip_when: list[Condition] = Field(
+        default_factory=list,
+        description="Optional steps: skip at once when any of these shows (e.g. another MFA method's page).",
+    )
 
 
 class _ElementStep(_Step):
@@ -218,7 +223,7 @@ class WebProfile(ProfileBase):
                 if step.field and step.field != "username":
                     out.add(step.field)
                 if step.template:
-                    out.update(f for f in re.findall(r"{(\w+)}", step.template) if f != "username")
+                    out.update(f for f in re.findall(r"{(\w+)\??}", step.template) if f != "username")
             elif isinstance(step, TotpStep):
                 out.add(step.field)
             elif isinstance(step, HttpAuthStep):
