@@ -13,7 +13,9 @@ process (peak RSS from ``wait4``):
 and prints throughput (MB/s of case payload), the ratio to the hand pipeline (>= 1 means as fast)
 and peak RSS. The passphrase hand pipeline is not run (``age -p`` reads only from a terminal);
 both modes are compared with the recipient hand pipeline, whose payload cipher is the same.
-``--json FILE`` also writes the figures. Everything is written under ``--workdir`` and removed.
+``--json FILE`` also writes the figures. Everything (case, archives, verify's temporary
+extraction) is written under ``--workdir`` and removed; on a machine whose disk throttles
+writes, ``--workdir /dev/shm`` measures the tools rather than the disk.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def main() -> None:
         recipient = (work / "keys" / "age-recipient.txt").read_text().strip()
         identity = str(work / "keys" / "age-identity.txt")
         sign_key = str(work / "keys" / "signing-key.pem")
-        env = {**os.environ, "EK_BENCH_PW": "benchmark passphrase"}
+        env = {**os.environ, "EK_BENCH_PW": "benchmark passphrase", "TMPDIR": str(work)}
         results: dict[str, dict[str, float]] = {}
 
         def record(name: str, seconds: float, rss: int) -> None:
@@ -115,15 +117,15 @@ def main() -> None:
 
         hand = work / "hand.age"
         record("hand: tar -c | age -r", *measure(["bash", "-o", "pipefail", "-c",
-                                                   f"tar -c -C {case} . | age -r {recipient} > {hand}"]))
+                                                   f"tar -c -C {case} . | age -r {recipient} > {hand}"], env=env))
         ours = work / "ours.age"
         record("seal (recipient)", *measure([*ek, "seal", str(case), "-r", recipient, "--sign-key", sign_key,
-                                             "-o", str(ours)]))
+                                             "-o", str(ours)], env=env))
         out = work / "hand-out"
         out.mkdir()
         record("hand: age -d | tar -x + sha256sum", *measure(["bash", "-o", "pipefail", "-c",
                 f"age -d -i {identity} {hand} | tar -x -C {out} && find {out} -type f -exec sha256sum {{}} + "
-                "> /dev/null"]))
+                "> /dev/null"], env=env))
         shutil.rmtree(out)
         hand.unlink()
         record("verify (recipient)", *measure([*ek, "verify", str(ours), "-i", identity], env=env))
