@@ -317,8 +317,8 @@ def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None) ->
     for view in targets.values():
         # An SSH session has both a cast and its text form: show the cast (it keeps what the
         # cursor did), and the text form only when no cast is there.
-        if any(t.source.startswith("asciicast") for t in view.transcripts):
-            view.transcripts = [t for t in view.transcripts if not t.source.startswith("plain text transcript")]
+        if any(t.kind == "asciicast" for t in view.transcripts):
+            view.transcripts = [t for t in view.transcripts if t.kind != "transcript"]
         if view.screenshots:
             try:
                 view.thumbnail = images.thumbnail(view.screenshots[-1].image.path)
@@ -355,7 +355,7 @@ def _cast_transcript(path: Path, artifact: Artifact) -> Transcript:
         raw = path.read_bytes()
     except OSError as exc:
         return Transcript(artifact.path, artifact.path, artifact.sha256, "asciicast v2 (unreadable)", [], 0,
-                          [f"cannot read: {exc.strerror or exc}"])
+                          [f"cannot read: {exc.strerror or exc}"], kind="asciicast")
     cast = render_cast(raw)
     start = _dt.datetime.fromtimestamp(cast.start, _dt.UTC) if cast.start else None
     lines = []
@@ -368,7 +368,7 @@ def _cast_transcript(path: Path, artifact: Artifact) -> Transcript:
     if start:
         source += f"; recording started {start.strftime('%Y-%m-%dT%H:%M:%SZ')} (times are seconds from then)"
     return Transcript(cast.title or artifact.path, artifact.path, artifact.sha256, source, lines,
-                      len(cast.lines), cast.problems)
+                      len(cast.lines), cast.problems, kind="asciicast")
 
 
 def _text_transcript(path: Path, artifact: Artifact) -> Transcript:
@@ -376,14 +376,15 @@ def _text_transcript(path: Path, artifact: Artifact) -> Transcript:
         text, cut = _read_text(path)
     except OSError as exc:
         return Transcript(artifact.path, artifact.path, artifact.sha256, "plain text transcript (unreadable)", [],
-                          0, [f"cannot read: {exc.strerror or exc}"])
+                          0, [f"cannot read: {exc.strerror or exc}"], kind=artifact.kind)
     shown = render_text(text, width=4000, height=1000).split("\n")
     lines = [TranscriptLine("", line) for line in shown[:MAX_TRANSCRIPT_LINES]]
     problems = [f"only the first {MAX_TEXT_BYTES >> 20} MiB are shown"] if cut else []
     title = {"banner": "Banner shown before login", "ldap_transcript": "LDAP conversation",
              "transcript": "Text transcript"}.get(artifact.kind, artifact.kind)
     return Transcript(f"{title} ({Path(artifact.path).name})", artifact.path, artifact.sha256,
-                      "plain text transcript, terminal escapes interpreted or removed", lines, len(shown), problems)
+                      "plain text transcript, terminal escapes interpreted or removed", lines, len(shown), problems,
+                      kind=artifact.kind)
 
 
 def _certificates(path: Path, source: str) -> list[CertificateView]:

@@ -79,6 +79,7 @@ class Transcript:
     lines: list[TranscriptLine]
     total_lines: int
     problems: list[str] = field(default_factory=list)
+    kind: str = ""  # the artifact kind (asciicast, transcript, banner, ldap_transcript)
 
     @property
     def truncated(self) -> bool:
