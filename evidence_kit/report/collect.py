@@ -251,7 +251,8 @@ def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None) ->
     for entry in entries:
         name = entry.get("target")
         event = str(entry.get("event") or "")
-        edata = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+        raw_data = entry.get("data")
+        edata: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         when = str(entry.get("time") or "")
         seq = int(entry.get("seq") or 0)
         runs.add(int(entry.get("run") or 0))
@@ -431,10 +432,10 @@ def _screenshots(payload: Path, stamped: list[tuple[TargetView, dict[str, Any], 
     for sha, (art, odata) in originals.items():
         if sha in used or not art.target:
             continue
-        view = targets.get(str(art.target))
-        if view is None:
+        owner = targets.get(str(art.target))
+        if owner is None:
             continue
-        view.screenshots.append(Screenshot(
+        owner.screenshots.append(Screenshot(
             seq=_int(odata.get("seq")), label=visible(str(odata.get("label") or "")),
             url=visible(str(odata.get("url") or "")), taken=str(odata.get("taken") or art.time), path=art.path,
             sha256=art.sha256, original_path=art.path, original_sha256=art.sha256, stamped=False,

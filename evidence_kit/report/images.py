@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from evidence_kit.report.model import ImageRef
 
@@ -38,7 +39,7 @@ def sniff(path: Path) -> str | None:
     return None
 
 
-def _open(source: Path | bytes):  # type: ignore[no-untyped-def]
+def _open(source: Path | bytes) -> Any:
     from PIL import Image
 
     try:
@@ -53,7 +54,7 @@ def _open(source: Path | bytes):  # type: ignore[no-untyped-def]
         raise ImageProblem(f"not a readable image ({type(exc).__name__})")
 
 
-def _jpeg(img, width: int) -> ImageRef:  # type: ignore[no-untyped-def]
+def _jpeg(img: Any, width: int) -> ImageRef:
     img = img.convert("RGB")
     if img.width > width:
         img = img.resize((width, max(1, round(img.height * width / img.width))))

@@ -67,6 +67,7 @@ class Screen:
         self.row = 0
         self.col = 0
         self.now: float | None = None
+        self.base = 0  # first row of the current screen (moves down on a clear-screen)
         self._pending = ""
 
     # -- feeding --------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ class Screen:
         self.notes.setdefault(self.row, []).append(text)
 
     def _top(self) -> int:
-        return max(0, len(self.rows) - self.height)
+        return max(self.base, len(self.rows) - self.height)
 
     def _goto_row(self, row: int) -> None:
         row = max(self._top(), row)
@@ -188,6 +189,7 @@ class Screen:
                 # A cleared screen starts a new page; what was on the old one stays in the log.
                 if any(self.rows[self.row]) or self.row != len(self.rows) - 1:
                     self._goto_row(len(self.rows))
+                self.base = self.row
                 self.col = 0
         elif final == "P":  # delete characters
             del self.rows[self.row][self.col:self.col + n()]

@@ -14,9 +14,9 @@ from evidence_kit.capture import capture
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry
-from evidence_kit.secrets import SecretResolver
 from evidence_kit.seal.keys import generate
 from evidence_kit.seal.seal import SealOptions, seal
+from evidence_kit.secrets import SecretResolver
 from tests.helpers import random_password
 from tests.report import build
 from tests.servers.sshd import HOSTILE_BANNER, InventoryTarget, SshdTargets, build_inventory
