@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--size", default="2G", help="case payload size (default 2G)")
     parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved runs per tool; the best is kept")
     args = parser.parse_args()
     size = parse_size(args.size)
     work = Path(tempfile.mkdtemp(prefix="ek-bench-", dir=args.workdir))
@@ -108,7 +109,8 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {}
 
         def record(name: str, seconds: float, rss: int) -> None:
-            results[name] = {"seconds": round(seconds, 2), "mb_per_s": round(size / 1e6 / seconds, 1), "peak_rss_mib": rss}
+            results[name] = {"seconds": round(seconds, 2), "mb_per_s": round(size / 1e6 / seconds, 1),
+                             "peak_rss_mib": rss}
             print(f"  {name:<28} {seconds:7.2f} s  {size / 1e6 / seconds:7.1f} MB/s  peak RSS {rss:5d} MiB",
                   flush=True)
 
@@ -116,24 +118,38 @@ def main() -> None:
         subprocess.run(["bash", "-c", f"cat {case}/artifacts/*/*/*.bin > /dev/null"], check=True)
 
         hand = work / "hand.age"
-        record("hand: tar -c | age -r", *measure(["bash", "-o", "pipefail", "-c",
-                                                   f"tar -c -C {case} . | age -r {recipient} > {hand}"], env=env))
         ours = work / "ours.age"
-        record("seal (recipient)", *measure([*ek, "seal", str(case), "-r", recipient, "--sign-key", sign_key,
-                                             "-o", str(ours)], env=env))
+        ours_pw = work / "ours-pw.age"
         out = work / "hand-out"
-        out.mkdir()
-        record("hand: age -d | tar -x + sha256sum", *measure(["bash", "-o", "pipefail", "-c",
-                f"age -d -i {identity} {hand} | tar -x -C {out} && find {out} -type f -exec sha256sum {{}} + "
-                "> /dev/null"], env=env))
-        shutil.rmtree(out)
-        hand.unlink()
-        record("verify (recipient)", *measure([*ek, "verify", str(ours), "-i", identity], env=env))
-        drop_archive(ours)
-        record("seal (passphrase)", *measure([*ek, "seal", str(case), "--passphrase-env", "EK_BENCH_PW",
-                                              "--sign-key", sign_key, "-o", str(ours)], env=env))
-        record("verify (passphrase)", *measure([*ek, "verify", str(ours), "--passphrase-env", "EK_BENCH_PW"], env=env))
-        drop_archive(ours)
+        seal_runs = {
+            "hand: tar -c | age -r": ["bash", "-o", "pipefail", "-c",
+                                      f"tar -c -C {case} . | age -r {recipient} > {hand}"],
+            "seal (recipient)": [*ek, "seal", str(case), "-r", recipient, "--sign-key", sign_key, "-o", str(ours)],
+            "seal (passphrase)": [*ek, "seal", str(case), "--passphrase-env", "EK_BENCH_PW", "--sign-key", sign_key,
+                                  "-o", str(ours_pw)],
+        }
+        verify_runs = {
+            "hand: age -d | tar -x + sha256sum": ["bash", "-o", "pipefail", "-c",
+                f"rm -rf {out} && mkdir {out} && age -d -i {identity} {hand} | tar -x -C {out} && "
+                f"find {out} -type f -exec sha256sum {{}} + > /dev/null && rm -rf {out}"],
+            "verify (recipient)": [*ek, "verify", str(ours), "-i", identity],
+            "verify (passphrase)": [*ek, "verify", str(ours_pw), "--passphrase-env", "EK_BENCH_PW"],
+        }
+        targets = {"hand: tar -c | age -r": hand, "seal (recipient)": ours, "seal (passphrase)": ours_pw}
+        # Interleaved repeats, best of N: the figures compare the tools, not the neighbours' load.
+        best: dict[str, tuple[float, int]] = {}
+        for runs in (seal_runs, verify_runs):
+            for rep in range(args.repeat):
+                for name, argv in runs.items():
+                    if name in targets:
+                        drop_archive(targets[name])  # each seal writes a new archive
+                    seconds, rss = measure(argv, env=env)
+                    prev = best.get(name)
+                    best[name] = (min(seconds, prev[0]) if prev else seconds, max(rss, prev[1]) if prev else rss)
+                    print(f"    run {rep + 1}: {name:<34} {seconds:7.2f} s  peak RSS {rss:5d} MiB", flush=True)
+        print(f"best of {args.repeat} (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
+        for name, (seconds, rss) in best.items():
+            record(name, seconds, rss)
 
         def ratio(ours_name: str, hand_name: str) -> float:
             return round(results[hand_name]["seconds"] / results[ours_name]["seconds"], 2)

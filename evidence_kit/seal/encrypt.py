@@ -23,7 +23,7 @@ import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -664,7 +664,7 @@ def open_decryption(path: str | os.PathLike[str], identities: Sequence[Any] = ()
                     passphrase: bytes | None = None) -> Decryption:
     """Start decrypting ``path``. Raises :class:`AgeNoMatch` for a key that cannot open it and
     :class:`AgeFormatError` for a damaged header; payload damage surfaces on read or ``finish``."""
-    raw = open(path, "rb")  # noqa: SIM115 - owned by the Decryption
+    raw = open(path, "rb")
     source = HashingReader(raw)
     buffered = io.BufferedReader(source, 1 << 20)
     try:
@@ -674,7 +674,7 @@ def open_decryption(path: str | os.PathLike[str], identities: Sequence[Any] = ()
                 raise AgeNoMatch("the archive is passphrase-encrypted: use --passphrase")
             file_key = unwrap_scrypt(header, passphrase)
             payload = PayloadReader(buffered, file_key)
-            return Decryption(io.BufferedReader(_ReadAhead(payload), 1 << 20), source, header)
+            return Decryption(io.BufferedReader(_ReadAhead(cast(IO[bytes], payload)), 1 << 20), source, header)
         if passphrase is not None:
             raise AgeNoMatch("the archive is encrypted to recipient keys, not a passphrase: use --identity")
         x25519_keys, others = _split_identities(identities)
@@ -686,7 +686,7 @@ def open_decryption(path: str | os.PathLike[str], identities: Sequence[Any] = ()
                     raise
             else:
                 payload = PayloadReader(buffered, file_key)
-                return Decryption(io.BufferedReader(_ReadAhead(payload), 1 << 20), source, header)
+                return Decryption(io.BufferedReader(_ReadAhead(cast(IO[bytes], payload)), 1 << 20), source, header)
     except BaseException:
         raw.close()
         raise
@@ -741,7 +741,7 @@ def _pyrage_decryption(source: HashingReader, header: Header, identities: Sequen
 
     thread = threading.Thread(target=run, name="age-decrypt", daemon=True)
     thread.start()
-    reader = open(read_fd, "rb", buffering=1 << 20)  # noqa: SIM115 - owned by the Decryption
+    reader = open(read_fd, "rb", buffering=1 << 20)
     return Decryption(reader, source, header, thread, errors)
 
 

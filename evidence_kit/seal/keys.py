@@ -183,7 +183,7 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
             key = serialization.load_der_private_key(raw, password=None)
     except TypeError:
         raise KeyError_(f"{path}: the signing key is passphrase-protected; give an unencrypted key")
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:
         raise KeyError_(f"{path}: not a readable private key ({' '.join(str(exc).split())[:120]})")
     except Exception as exc:  # cryptography raises UnsupportedAlgorithm for unknown kinds
         raise KeyError_(f"{path}: not a readable private key ({exc.__class__.__name__})")

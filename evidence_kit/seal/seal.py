@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from cryptography import x509
 
@@ -174,8 +174,8 @@ def seal(options: SealOptions) -> SealResult:
             out = encrypt.HashingWriter(raw)
             blocks = _stream(the_plan, options, signing_key, pool, state)
             try:
-                encrypt.encrypt_stream(blocks, out, recipient_objs, options.passphrase, options.scrypt_log_n,
-                                       recipient_texts)
+                encrypt.encrypt_stream(blocks, cast(IO[bytes], out), recipient_objs, options.passphrase,
+                                       options.scrypt_log_n, recipient_texts)
             except OSError as exc:
                 # pyrage wraps errors raised while it reads the stream; surface ours unchanged.
                 cause = state.get("error")

@@ -274,13 +274,15 @@ def load_roots(paths: list[Path]) -> list[x509.Certificate]:
 def request(url: str, message: bytes, timeout: float = 30.0,
             roots: list[x509.Certificate] | None = None) -> tuple[bytes, TimestampInfo]:
     """Ask the TSA at ``url`` for a time-stamp over ``message`` (SHA-256, nonce, certificates)."""
-    from rfc3161_client import TimestampRequestBuilder
+    from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
-    req = TimestampRequestBuilder().data(message).nonce(nonce=True).cert_request(cert_request=True).build()
-    http = urllib.request.Request(url, data=req.as_bytes(), method="POST", headers={
-        "Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"})
     if not url.lower().startswith(("http://", "https://")):
         raise TimestampProblem(f"TSA URL {url!r} is not http(s)")
+    req = (TimestampRequestBuilder().data(message).hash_algorithm(HashAlgorithm.SHA256).nonce(nonce=True)
+           .cert_request(cert_request=True).build())
+    http = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, data=req.as_bytes(), method="POST",
+        headers={"Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"})
     try:
         with urllib.request.urlopen(http, timeout=timeout) as reply:  # noqa: S310 - scheme checked above
             body = reply.read(MAX_RESPONSE + 1)
@@ -288,7 +290,8 @@ def request(url: str, message: bytes, timeout: float = 30.0,
         raise TimestampProblem(f"TSA {url} answered HTTP {exc.code}")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise TimestampProblem(f"TSA {url} unreachable ({_short(reason) if isinstance(reason, BaseException) else reason})")
+        text = _short(reason) if isinstance(reason, BaseException) else str(reason)
+        raise TimestampProblem(f"TSA {url} unreachable ({text})")
     if len(body) > MAX_RESPONSE:
         raise TimestampProblem(f"TSA {url} answered more than {MAX_RESPONSE} bytes")
     info = check_response(body, message, roots=roots, nonce=req.nonce)

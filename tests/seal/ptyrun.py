@@ -13,7 +13,7 @@ def run_with_pty(argv: list[str], answers: list[str], timeout: float = 60.0) -> 
     pid, fd = pty.fork()
     if pid == 0:  # child
         try:
-            os.execvp(argv[0], argv)
+            os.execvp(argv[0], argv)  # noqa: S606 - a fixed test command, no shell
         finally:
             os._exit(127)
     output = b""

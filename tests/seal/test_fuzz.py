@@ -16,7 +16,8 @@ from tests.seal.helpers import Keyset, run_cli
 from tests.servers.tsa import TSA
 
 # EVIDENCE_KIT_FUZZ_EXAMPLES raises the number of examples for a longer hunt.
-SETTINGS = settings(max_examples=int(os.environ.get("EVIDENCE_KIT_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=int(os.environ.get("EVIDENCE_KIT_FUZZ_EXAMPLES", "40")), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _mutate(data: bytes, draw: st.DataObject) -> bytes:

@@ -225,8 +225,7 @@ def test_seal_refuses_to_overwrite_and_bad_keys(case_dir: Path, keyset: Keyset, 
 
     rsa.write_bytes(rsa_mod.generate_private_key(65537, 2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    wrong_kind = run_cli(seal_args(case_dir, keyset, tmp_path / "z.age").copy()[:-2] + ["--sign-key", rsa, "-o",
-                                                                                       tmp_path / "z.age"])
+    wrong_kind = run_cli(["seal", case_dir, "-r", keyset.recipient, "--sign-key", rsa, "-o", tmp_path / "z.age"])
     assert wrong_kind.exit_code == 2 and "must be Ed25519" in wrong_kind.output
     assert run_cli(["seal", tmp_path / "nocase", "-r", keyset.recipient, "--sign-key", keyset.sign_key, "-o",
                     tmp_path / "w.age"]).exit_code == 2
