@@ -19,6 +19,7 @@ import hashlib
 import os
 import stat
 import tarfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,24 +68,27 @@ class FileDigest:
 
 
 class _Hasher:
-    """SHA-256 here, SHA-512 on a worker thread (hashlib releases the GIL): both in one pass."""
+    """SHA-256 here, SHA-512 on a worker thread (hashlib releases the GIL): both in one pass.
+
+    Up to ``DEPTH`` blocks may be queued for SHA-512 (one worker runs them in order)."""
+
+    DEPTH = 4
 
     def __init__(self, pool: ThreadPoolExecutor) -> None:
         self._pool = pool
         self.sha256 = hashlib.sha256()
         self.sha512 = hashlib.sha512()
-        self._pending: Future[None] | None = None
+        self._pending: deque[Future[None]] = deque()
 
     def update(self, block: bytes) -> None:
-        previous = self._pending
-        self._pending = self._pool.submit(self.sha512.update, block)
+        self._pending.append(self._pool.submit(self.sha512.update, block))
         self.sha256.update(block)
-        if previous is not None:
-            previous.result()
+        while len(self._pending) > self.DEPTH:
+            self._pending.popleft().result()
 
     def finish(self, size: int) -> FileDigest:
-        if self._pending is not None:
-            self._pending.result()
+        while self._pending:
+            self._pending.popleft().result()
         return FileDigest(size, self.sha256.hexdigest(), self.sha512.hexdigest())
 
 
