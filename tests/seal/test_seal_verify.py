@@ -263,3 +263,28 @@ def test_signature_file_is_raw_64_bytes(sealed: Path, keyset: Keyset, tmp_path: 
     assert run_cli(["extract", sealed, "-o", dest, "-i", keyset.identity]).exit_code == 0
     (bag,) = list(dest.iterdir())
     assert len((bag / SIGNATURE).read_bytes()) == 64
+
+
+def test_unreachable_tsa_abandons_the_seal(case_dir: Path, keyset: Keyset, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "x.age"
+    result = run_cli(seal_args(case_dir, keyset, out, "--tsa", f"http://127.0.0.1:{port}/tsa"))
+    assert result.exit_code == 2 and "unreachable" in result.output and "nothing was sealed" in result.output
+    assert not out.exists() and not list(tmp_path.glob("x.age*"))
+
+
+def test_seal_refuses_a_torn_journal_tail(case_dir: Path, keyset: Keyset, tmp_path: Path) -> None:
+    with open(case_dir / "journal.jsonl", "ab") as fh:
+        fh.write(b'{"seq": 99, "torn')
+    result = run_cli(seal_args(case_dir, keyset, tmp_path / "x.age"))
+    assert result.exit_code == 2 and "torn final line" in result.output
+
+
+def test_human_output_names_the_failed_check(sealed: Path, keyset: Keyset, other_keyset: Keyset) -> None:
+    result = run_cli(["verify", sealed, "-i", keyset.identity, "--trust-key", other_keyset.sign_pub])
+    assert result.exit_code == 1
+    assert "FAIL  signer" in result.output and "VERIFICATION FAILED: signer" in result.output
