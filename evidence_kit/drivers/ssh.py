@@ -121,7 +121,11 @@ class SshDriver(Driver):
                 "note": "requested by the profile's legacy allowance but not offered by this SSH library",
             })
         try:
-            transport.start_client(timeout=t.banner)
+            # paramiko's own banner/handshake timeouts end a silent server; start_client's
+            # timeout is only a backstop (when it runs out first it returns without raising).
+            transport.start_client(timeout=t.banner + t.auth)
+            if not transport.is_active() or not transport.remote_version:
+                raise transport.get_exception() or paramiko.SSHException("Error reading SSH protocol banner")
         except paramiko.SSHException as exc:
             transport.close()
             elapsed = time.monotonic() - started
@@ -282,7 +286,7 @@ class SshDriver(Driver):
         path = str(Path(job.target.key_file or "").expanduser())
         passphrase = job.secret("key_passphrase")
         try:
-            return paramiko.PKey.from_path(path, passphrase=passphrase.reveal().encode() if passphrase else None)
+            return paramiko.PKey.from_path(path, password=passphrase.reveal().encode() if passphrase else None)
         except (OSError, paramiko.SSHException, ValueError) as exc:
             raise _Done(Outcome.ERROR, f"cannot load key_file {path}: {type(exc).__name__}")
 
@@ -418,10 +422,23 @@ class SshDriver(Driver):
             term.send_line(entry.command)
             asked = {"secret": re.compile(entry.secret_prompt), **modes}
             got = term.expect(asked, t.command, f"answer to '{entry.command}'")
-            if got.name == "secret" and secret is not None:
+            if got.name == "secret":
                 term.take()
-                term.send_line(secret.reveal(), secret=True)
-                got = term.expect(modes, t.command, f"prompt after '{entry.command}'")
+                if secret is not None:
+                    term.send_line(secret.reveal(), secret=True)
+                else:  # a password the profile did not expect: answer empty, never guess
+                    term.send_line("")
+                got = term.expect(asked, t.command, f"prompt after '{entry.command}'")
+                # Asked again: the secret was refused. Real devices ask up to three times; answer
+                # the rest with empty lines (never the secret again) until a prompt comes back.
+                tries = 0
+                while got.name == "secret" and tries < 5:
+                    tries += 1
+                    term.take()
+                    term.send_line("")
+                    got = term.expect(asked, t.command, f"prompt after refused '{entry.command}'")
+                if got.name == "secret":
+                    raise ExpectTimeout(f"prompt after refused '{entry.command}'", t.command, "")
             term.take()
             ok = profile.mode(got.name).privilege >= step.privilege
             session.event("elevation", {"to": step.name, "command": entry.command,
