@@ -12,7 +12,6 @@ import pytest
 
 from tests.seal.helpers import Keyset, make_case
 
-
 _RUN = """
 import sys
 from evidence_kit.cli import main
