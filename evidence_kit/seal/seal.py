@@ -50,6 +50,15 @@ from evidence_kit.seal.timestamp import TimestampProblem
 from evidence_kit.seal.timestamp import request as tsa_request
 
 
+# How a commitment is computed, per scheme recorded in case.json (written into commitments.json so
+# a reader can check a candidate secret with any scrypt + HMAC implementation).
+_DERIVATIONS = {
+    "scrypt+hmac-sha256": 'key = scrypt(secret, salt, n, r, p, dklen); commitment = hex(HMAC-SHA256(key, '
+                          '"evidence-kit commitment" || 0x00 || target || 0x00 || field))',
+    "scrypt": "commitment = hex(scrypt(secret, salt = salt || 0x00 || target || 0x00 || field, n, r, p, dklen))",
+}
+
+
 class TimestampFailed(EvidenceKitError):
     """A configured TSA did not give a usable time-stamp; the seal is abandoned."""
 
@@ -289,7 +298,8 @@ def _stream_inner(the_plan: _Plan, options: SealOptions, signing_key: Any, pool:
         COMMITMENTS: json.dumps({
             "case_id": the_plan.case_id,
             "parameters": info.get("commitments"),
-            "derivation": "scrypt(secret, salt = salt || 0x00 || target || 0x00 || field, n, r, p, dklen)",
+            "derivation": _DERIVATIONS.get(str((info.get("commitments") or {}).get("scheme")),
+                                           "see evidence_kit/case/commitments.py"),
             "credentials": the_plan.commitments,
         }, indent=2, sort_keys=True).encode() + b"\n",
     }

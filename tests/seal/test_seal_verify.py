@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from evidence_kit.case.commitments import SCHEME
 from evidence_kit.case.journal import read_entries
 from evidence_kit.seal.model import SIGNATURE, TSR_FIRST
 from tests.seal.helpers import ENABLE, PASSWORD, Keyset, make_keyset, run_cli, seal_args, tree
@@ -85,7 +86,17 @@ def test_bag_info_and_commitments(case_dir: Path, keyset: Keyset, tmp_path: Path
     commitments = json.loads((bag / "commitments.json").read_text())
     assert {(c["target"], c["field"]) for c in commitments["credentials"]} == {
         ("core-router", "password"), ("core-router", "enable_secret"), ("edge-firewall", "password")}
-    assert commitments["parameters"]["scheme"] == "scrypt"
+    assert commitments["parameters"]["scheme"] == SCHEME
+    assert "HMAC" in commitments["derivation"] or SCHEME == "scrypt"
+    # the documented derivation reproduces a commitment with the standard library alone
+    import hashlib
+    import hmac
+
+    params = commitments["parameters"]
+    key = hashlib.scrypt(PASSWORD.encode(), salt=bytes.fromhex(params["salt"]), n=params["n"], r=params["r"],
+                         p=params["p"], dklen=params["dklen"], maxmem=256 << 20)
+    expected = hmac.new(key, b"evidence-kit commitment\0core-router\0password", "sha256").hexdigest()
+    assert expected in {c["commitment"] for c in commitments["credentials"]}
     # the archive never holds the secret, in any file
     for path in bag.rglob("*"):
         if path.is_file():
