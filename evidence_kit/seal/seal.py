@@ -49,7 +49,6 @@ from evidence_kit.seal.model import (
 from evidence_kit.seal.timestamp import TimestampProblem
 from evidence_kit.seal.timestamp import request as tsa_request
 
-
 # How a commitment is computed, per scheme recorded in case.json (written into commitments.json so
 # a reader can check a candidate secret with any scrypt + HMAC implementation).
 _DERIVATIONS = {
