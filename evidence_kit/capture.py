@@ -155,6 +155,10 @@ def capture(
             progress.finished(session.result)
 
     try:
+        # Make each kind's driver (and import its libraries) before the targets start, so the
+        # first wave of targets does not queue behind an import.
+        for kind in sorted(kinds):
+            drivers.get(kind)
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="target") as pool:
             for future in [pool.submit(one, t) for t in targets]:
                 future.result()

@@ -34,6 +34,7 @@ _CONTEXT = b"evidence-kit commitment\0"
 # in parallel than there are cores only adds memory, not speed.
 _slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 _cache: dict[tuple[bytes, int, int, int, bytes], bytes] = {}
+_pending: dict[tuple[bytes, int, int, int, bytes], threading.Lock] = {}
 _cache_lock = threading.Lock()
 
 
@@ -65,15 +66,23 @@ def _slow_key(params: CommitmentParams, secret: str) -> bytes:
     cache_key = (params.salt, params.n, params.r, params.p, tag)
     with _cache_lock:
         hit = _cache.get(cache_key)
-    if hit is not None:
-        return hit
-    with _slots:
-        key = hashlib.scrypt(
-            secret.encode("utf-8"), salt=params.salt, n=params.n, r=params.r, p=params.p,
-            dklen=params.dklen, maxmem=256 * 1024 * 1024,
-        )
-    with _cache_lock:
-        _cache[cache_key] = key
+        if hit is not None:
+            return hit
+        # Threads asking for the same secret at once wait for the first one's result.
+        pending = _pending.setdefault(cache_key, threading.Lock())
+    with pending:
+        with _cache_lock:
+            hit = _cache.get(cache_key)
+        if hit is not None:
+            return hit
+        with _slots:
+            key = hashlib.scrypt(
+                secret.encode("utf-8"), salt=params.salt, n=params.n, r=params.r, p=params.p,
+                dklen=params.dklen, maxmem=256 * 1024 * 1024,
+            )
+        with _cache_lock:
+            _cache[cache_key] = key
+            _pending.pop(cache_key, None)
     return key
 
 

@@ -140,6 +140,9 @@ class Channel(Protocol):
     closed: bool
 
 
+POLL = 0.05  # longest single wait for device output; the deadline is checked between waits
+
+
 class ExpectTimeout(Exception):
     def __init__(self, waiting_for: str, seconds: float, tail: str) -> None:
         super().__init__(f"no {waiting_for} within {seconds:g} s")
@@ -169,7 +172,6 @@ class Expect:
         # the redactor's hold-back); everything that reaches disk goes through the recorder.
         self.buffer = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.channel.settimeout(0.05)
 
     def send_line(self, text: str, secret: bool = False) -> None:
         self.send(text + self.line_ending, secret=secret)
@@ -181,7 +183,9 @@ class Expect:
         except (OSError, EOFError) as exc:
             raise ChannelClosed(str(exc) or "the connection closed")
 
-    def _read(self) -> bool:
+    def _read(self, wait: float) -> bool:
+        """Read what is there, waiting up to ``wait`` seconds; False when nothing came."""
+        self.channel.settimeout(wait)
         try:
             data = self.channel.recv(65536)
         except TimeoutError:
@@ -201,7 +205,7 @@ class Expect:
         waiting_for: str,
         on_pager: Callable[[], None] | None = None,
         pager: re.Pattern[str] | None = None,
-        settle: float = 0.08,
+        settle: float = 0.03,
     ) -> Match:
         """Wait until a pattern matches the last line of the (escape-stripped) buffer.
 
@@ -210,27 +214,20 @@ class Expect:
         """
         deadline = time.monotonic() + timeout
         while True:
-            got = self._read()
             last = last_line(self.buffer)
-            if pager is not None and on_pager is not None and pager.search(last):
-                self.buffer = self.buffer[: len(self.buffer) - len(last)] if last else self.buffer
+            if pager is not None and on_pager is not None and last and pager.search(last):
+                self.buffer = self.buffer[: len(self.buffer) - len(last)]
                 on_pager()
                 deadline = time.monotonic() + timeout
                 continue
-            found = self._match(patterns, last)
-            if found is not None and not got:
-                # Quiet now; give the device a moment in case more is on its way.
-                settle_end = time.monotonic() + settle
-                more = False
-                while time.monotonic() < settle_end:
-                    if self._read():
-                        more = True
-                        break
-                if not more:
+            found = self._match(patterns, last) if self.buffer else None
+            if found is not None:
+                if not self._read(settle):
                     return Match(found[0], found[1], self.buffer)
                 continue
             if time.monotonic() > deadline:
                 raise ExpectTimeout(waiting_for, timeout, last_line(self.buffer)[-200:])
+            self._read(min(POLL, max(0.0, deadline - time.monotonic()) + 0.001))
 
     @staticmethod
     def _match(patterns: dict[str, re.Pattern[str]], last: str) -> tuple[str, re.Match[str]] | None:
