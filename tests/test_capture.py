@@ -131,7 +131,8 @@ def test_missing_secret_stops_before_anything_is_captured(tmp_path: Path, device
     env = {k: v for k, v in env_for(device).items() if k != "EKT_ENABLE"}
     proc = run_cli(["capture", str(inv), "--case", str(tmp_path / "case")], env)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: target 'rtr-000' field 'enable_secret': environment variable EKT_ENABLE is not set"
+    expected = "error: target 'rtr-000' field 'enable_secret': environment variable EKT_ENABLE is not set"
+    assert proc.stderr.strip() == expected
     assert not (tmp_path / "case").exists()
 
 
