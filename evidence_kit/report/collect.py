@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +39,7 @@ from evidence_kit.report.model import (
 from evidence_kit.report.terminal import render_cast, render_text, visible
 from evidence_kit.seal.model import (
     BAG_INFO,
+    COMMITMENTS,
     DATA_DIR,
     SIGNATURE,
     SIGNED_FILE,
@@ -141,6 +143,14 @@ def _bag_info(root: Path) -> list[tuple[str, str]]:
     return out
 
 
+def _derivation(root: Path) -> str:
+    try:
+        doc = json.loads((root / COMMITMENTS).read_bytes())
+        return visible(str(doc.get("derivation") or "")) if isinstance(doc, dict) else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def _receipt_sealed(receipt: Path | None, report: Report) -> str:
     """The signer's local seal time, from the receipt, when verify checked that receipt."""
     if receipt is None or not any(c.name == "receipt" and c.status is Status.PASSED for c in report.checks):
@@ -190,7 +200,7 @@ def _tsr_names(report: Report) -> list[str]:
 
 
 def collect(report: Report, archive: Path, archive_sha256: str, archive_size: int, paper: str = "A4",
-            receipt: Path | None = None, passphrase: bool = False) -> ReportData:
+            receipt: Path | None = None, passphrase: bool = False, compact_images: bool = False) -> ReportData:
     """Turn the verification result (and, when readable, the extracted bag) into report data."""
     root = Path(report.extracted_to) if report.extracted_to else None
     readable = root is not None and (root / DATA_DIR / "case.json").is_file() and \
@@ -212,11 +222,11 @@ def collect(report: Report, archive: Path, archive_sha256: str, archive_size: in
     if not report.ok:
         data.content_note = ("Verification FAILED. The content below is shown as it was found in the archive so "
                              "that the failure can be examined; do not rely on it as evidence.")
-    _fill(data, report, root, receipt)
+    _fill(data, report, root, receipt, compact_images)
     return data
 
 
-def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None) -> None:
+def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None, compact: bool) -> None:
     payload = root / DATA_DIR
     try:
         info = json.loads((payload / "case.json").read_bytes())
@@ -226,6 +236,7 @@ def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None) ->
     for key in ("client", "provider", "technician", "purpose", "created"):
         setattr(data, key, visible(str(info.get(key) or "")))
     data.bag_info = _bag_info(root)
+    data.commitment_derivation = _derivation(root)
     _flatten("", info.get("capture_host") or {}, data.capture_host)
     _flatten("", info.get("clock") or {}, data.clock)
     _flatten("", info.get("commitments") or {}, data.commitment_params)
@@ -314,17 +325,13 @@ def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None) ->
             view.transcripts.append(_text_transcript(path, artifact))
         elif kind == "certificate_chain":
             view.certificates.extend(_certificates(path, artifact.path))
-    _screenshots(payload, stamped, originals, targets)
+    _screenshots(payload, stamped, originals, targets, compact)
     for view in targets.values():
         # An SSH session has both a cast and its text form: show the cast (it keeps what the
         # cursor did), and the text form only when no cast is there.
         if any(t.kind == "asciicast" for t in view.transcripts):
             view.transcripts = [t for t in view.transcripts if t.kind != "transcript"]
-        if view.screenshots:
-            try:
-                view.thumbnail = images.thumbnail(view.screenshots[-1].image.path)
-            except images.ImageProblem as exc:
-                view.problems.append(f"thumbnail: {exc}")
+    _thumbnails([v for v in targets.values() if v.screenshots and v.screenshots[-1].image.media_type])
     data.targets = list(targets.values())
     data.runs = len(runs - {0})
     if times:
@@ -414,7 +421,8 @@ def _certificates(path: Path, source: str) -> list[CertificateView]:
 
 
 def _screenshots(payload: Path, stamped: list[tuple[TargetView, dict[str, Any], Artifact]],
-                 originals: dict[str, tuple[Artifact, dict[str, Any]]], targets: dict[str, TargetView]) -> None:
+                 originals: dict[str, tuple[Artifact, dict[str, Any]]], targets: dict[str, TargetView],
+                 compact: bool = False) -> None:
     used: set[str] = set()
     for view, edata, art in stamped:
         orig_sha = str(edata.get("original_sha256") or "")
@@ -426,7 +434,7 @@ def _screenshots(payload: Path, stamped: list[tuple[TargetView, dict[str, Any], 
             url=visible(str(odata.get("url") or "")), taken=str(odata.get("taken") or art.time),
             path=art.path, sha256=art.sha256, original_path=orig[0].path if orig else visible(
                 str(edata.get("original") or "")) or None,
-            original_sha256=orig_sha or None, stamped=True, image=_image(payload / art.path),
+            original_sha256=orig_sha or None, stamped=True, image=_image(payload / art.path, compact),
             original_hash_ok=orig is not None,
         ))
     for sha, (art, odata) in originals.items():
@@ -439,15 +447,30 @@ def _screenshots(payload: Path, stamped: list[tuple[TargetView, dict[str, Any], 
             seq=_int(odata.get("seq")), label=visible(str(odata.get("label") or "")),
             url=visible(str(odata.get("url") or "")), taken=str(odata.get("taken") or art.time), path=art.path,
             sha256=art.sha256, original_path=art.path, original_sha256=art.sha256, stamped=False,
-            image=_image(payload / art.path), original_hash_ok=True,
+            image=_image(payload / art.path, compact), original_hash_ok=True,
         ))
     for view in targets.values():
         view.screenshots.sort(key=lambda s: (s.seq is None, s.seq or 0, s.taken))
 
 
-def _image(path: Path) -> ImageRef:
+def _thumbnails(views: list[TargetView]) -> None:
+    """The last screenshot of each target, small, for the summary (Pillow decodes off the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(view: TargetView) -> None:
+        try:
+            view.thumbnail = images.thumbnail(view.screenshots[-1].image.path)
+        except images.ImageProblem as exc:
+            view.problems.append(f"thumbnail: {exc}")
+
+    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+        list(pool.map(one, views))
+
+
+def _image(path: Path, compact: bool) -> ImageRef:
     # Only PNG/JPEG bytes are embedded; anything else is listed but not drawn.
-    return ImageRef(path, images.sniff(path) or "")
+    media = images.sniff(path) or ""
+    return ImageRef(path, media, compact=compact and bool(media))
 
 
 def _int(value: Any) -> int | None:

@@ -57,10 +57,19 @@ def _open(source: Path | bytes) -> Any:
 def _jpeg(img: Any, width: int) -> ImageRef:
     img = img.convert("RGB")
     if img.width > width:
-        img = img.resize((width, max(1, round(img.height * width / img.width))))
+        # thumbnail() shrinks by whole factors first (reducing_gap): several times faster
+        img.thumbnail((width, max(1, round(img.height * width / img.width))), reducing_gap=2.0)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=82, optimize=True)
     return ImageRef(Path("derived.jpg"), "image/jpeg", buf.getvalue(), img.width, img.height)
+
+
+def lossless_webp(path: Path) -> bytes:
+    """The same pixels as a lossless WebP: typically a quarter of a screenshot PNG's size."""
+    with _open(path) as img:
+        buf = io.BytesIO()
+        img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB").save(buf, "WEBP", lossless=True, method=4)
+        return buf.getvalue()
 
 
 def thumbnail(path: Path, width: int = THUMB_WIDTH) -> ImageRef:

@@ -15,11 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.errors import UsageError
+from evidence_kit.errors import EvidenceKitError, UsageError
 from evidence_kit.report.model import ReportResult
 from evidence_kit.seal.model import RECEIPT_SUFFIX, Report
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+class ReportError(EvidenceKitError):
+    """The report could not be drawn (e.g. Chromium failed while printing the PDF)."""
 
 
 def output_format(out: Path) -> str:
@@ -51,7 +55,8 @@ def _receipt_path(options: Any) -> Path | None:
     return None
 
 
-def make_report(options: Any, output: Path, paper: str = "A4", browser: str | None = None) -> ReportResult:
+def make_report(options: Any, output: Path, paper: str = "A4", browser: str | None = None,
+                compact_images: bool = False) -> ReportResult:
     """Verify ``options.archive`` (a :class:`~evidence_kit.seal.verify.VerifyOptions`) and write
     the report to ``output`` (``.html`` or ``.pdf``)."""
     from evidence_kit.report.collect import collect
@@ -72,12 +77,20 @@ def make_report(options: Any, output: Path, paper: str = "A4", browser: str | No
         report = extract(options, work / "bag")
         sha, size = _archive_sha256(report, Path(options.archive))
         data = collect(report, Path(options.archive), sha, size, paper=PAPERS[paper.lower()],
-                       receipt=_receipt_path(options), passphrase=options.passphrase is not None)
+                       receipt=_receipt_path(options), passphrase=options.passphrase is not None,
+                       compact_images=compact_images)
         pages = None
         if fmt == "html":
             written = write_html(data, output)
         else:
-            pages = write_pdf(data, output, work, browser)
+            try:
+                pages = write_pdf(data, output, work, browser)
+            except EvidenceKitError:
+                raise
+            except Exception as exc:  # Playwright/Chromium failures: one line, not a traceback
+                first = " ".join(str(exc).split())[:200]
+                raise ReportError(f"{output}: printing the PDF with Chromium failed ({type(exc).__name__}: {first}); "
+                                  "the HTML report can still be made")
             written = output.stat().st_size
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -99,10 +112,13 @@ def write_report(
     paper: str = "A4",
     receipt: Path | None = None,
     browser: str | None = None,
+    compact_images: bool = False,
 ) -> ReportResult:
     """Write the report of ``archive`` to ``out`` (.html or .pdf), opening it with the age
     identity files given (or ``passphrase``), checking the signer against ``trust_key`` (a
-    public key file) and the time-stamps against ``tsa_cas`` (root certificate files)."""
+    public key file) and the time-stamps against ``tsa_cas`` (root certificate files).
+    ``compact_images`` embeds screenshots as lossless WebP (same pixels, smaller report; the
+    page says so) instead of the archived PNG bytes."""
     from evidence_kit.seal.keys import load_identities, load_public_key
     from evidence_kit.seal.timestamp import load_roots
     from evidence_kit.seal.verify import VerifyOptions
@@ -117,4 +133,4 @@ def write_report(
         trust_key=load_public_key(Path(trust_key)) if trust_key else None,
         tsa_roots=load_roots([Path(p) for p in tsa_cas]), receipt=receipt,
     )
-    return make_report(options, Path(out), paper=paper, browser=browser)
+    return make_report(options, Path(out), paper=paper, browser=browser, compact_images=compact_images)

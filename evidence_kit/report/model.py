@@ -42,8 +42,22 @@ class ImageRef:
     data: bytes | None = None  # set for derived images (thumbnails, previews)
     width: int | None = None
     height: int | None = None
+    compact: bool = False  # drawn as a lossless WebP of the same pixels (a smaller report)
+
+    @property
+    def exact(self) -> bool:
+        """The bytes embedded are the archived file's bytes."""
+        return self.data is None and not self.compact
+
+    def prepare(self) -> None:
+        """Re-encode a compact image once (the PDF writes the page twice)."""
+        if self.compact and self.data is None:
+            from evidence_kit.report.images import lossless_webp
+
+            self.data, self.media_type = lossless_webp(self.path), "image/webp"
 
     def data_uri(self) -> str:
+        self.prepare()
         raw = self.data if self.data is not None else self.path.read_bytes()
         return f"data:{self.media_type};base64,{base64.b64encode(raw).decode('ascii')}"
 
@@ -233,6 +247,7 @@ class ReportData:
     case_files: list[Artifact] = field(default_factory=list)  # journaled files that belong to no target
     versions: list[VersionRow] = field(default_factory=list)
     commitment_params: list[tuple[str, str]] = field(default_factory=list)
+    commitment_derivation: str = ""  # as the sealed commitments.json states it
     commands: list[Command] = field(default_factory=list)
     bag_info: list[tuple[str, str]] = field(default_factory=list)
     journal_entries: int = 0

@@ -14,6 +14,7 @@ reserved, invisible, in the first print). Without it the contents still link to 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -34,17 +35,36 @@ class PdfProblem(Exception):
 def environment() -> Any:
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,  # every template, whatever its name: nothing from a device is markup
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         lstrip_blocks=False,
     )
+    env.filters["shorttime"] = shorttime
+    return env
+
+
+def shorttime(value: str) -> str:
+    """``2026-11-25T08:57:09.711972Z`` -> ``2026-11-25 08:57:09Z`` (for narrow columns)."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?", value or "")
+    return f"{m.group(1)} {m.group(2)}{m.group(3) or ''}" if m else value
+
+
+def prepare_images(data: ReportData) -> None:
+    """Re-encode compact screenshots on all cores before the (single-threaded) page is written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = [s.image for t in data.targets for s in t.screenshots if s.image.compact and s.image.data is None]
+    if todo:
+        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+            list(pool.map(lambda image: image.prepare(), todo))
 
 
 def write_html(data: ReportData, out: Path, pages: dict[str, str] | None = None) -> int:
     """Write the report page to ``out``; returns its size in bytes."""
+    prepare_images(data)
     template = environment().get_template("report.html.j2")
     size = 0
     tmp = out.with_name(out.name + ".partial")

@@ -297,3 +297,27 @@ def test_hostile_banner_from_real_sshd_is_in_the_case(sealed: Sealed) -> None:
     banners = list(sealed.case_root.glob("artifacts/hostile-banner-host/run*/banner.txt"))
     assert banners and "<script>" in banners[0].read_text()
     assert HOSTILE_BANNER.splitlines()[0] in banners[0].read_text()
+
+
+def test_compact_images_are_the_same_pixels(sealed: Sealed, tmp_path: Path) -> None:
+    import base64
+
+    from PIL import Image, ImageChops
+
+    out = tmp_path / "report.html"
+    result = _write(sealed, out, compact_images=True)
+    html = out.read_text(encoding="utf-8")
+    assert result.ok and "Shown as a lossless WebP of the same pixels" in html
+    m = re.search(r'<img class="shot" alt="screenshot 1 of web-portal: login" src="data:image/webp;base64,([^"]+)"',
+                  html)
+    assert m
+    stamped = next(sealed.case_root.glob("artifacts/web-portal/run*/01-login.stamped.png"))
+    with Image.open(io.BytesIO(base64.b64decode(m.group(1)))) as shown, Image.open(stamped) as archived:
+        assert ImageChops.difference(shown.convert("RGB"), archived.convert("RGB")).getbbox() is None
+        assert len(m.group(1)) * 3 // 4 < stamped.stat().st_size
+    exact = tmp_path / "exact.html"
+    _write(sealed, exact)
+    text = exact.read_text(encoding="utf-8")
+    assert "lossless WebP" not in text
+    m = re.search(r'<img class="shot" [^>]*src="data:image/png;base64,([^"]+)"', text)
+    assert m and base64.b64decode(m.group(1)) == stamped.read_bytes()  # byte for byte as archived
