@@ -321,3 +321,33 @@ def test_compact_images_are_the_same_pixels(sealed: Sealed, tmp_path: Path) -> N
     assert "lossless WebP" not in text
     m = re.search(r'<img class="shot" [^>]*src="data:image/png;base64,([^"]+)"', text)
     assert m and base64.b64decode(m.group(1)) == stamped.read_bytes()  # byte for byte as archived
+
+
+def test_passphrase_archive_with_image_authorization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made with the case API only: an authorization scan (PNG) and a passphrase-sealed archive."""
+    from PIL import Image
+
+    from evidence_kit.seal.keys import generate
+    from evidence_kit.seal.seal import SealOptions, seal
+
+    scan = tmp_path / "signed-authorization.png"
+    Image.new("RGB", (600, 800), (0, 90, 200)).save(scan)
+    case = build.synthetic_case(tmp_path / "case", authorization=scan)
+    build.add_ansi_target(case, b"plain banner\n")
+    case.close()
+    keys = generate(tmp_path / "keys")
+    archive = tmp_path / "pp.age"
+    seal(SealOptions(case_dir=tmp_path / "case", output=archive, sign_key=keys.folder / "signing-key.pem",
+                     passphrase=b"correct horse battery staple", scrypt_log_n=10))
+    monkeypatch.setenv("PP", "correct horse battery staple")
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(cli, ["report", str(archive), "-o", str(out), "--passphrase-env", "PP"])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "signed-authorization.png" in html and "image (re-encoded for display)" in html
+    assert '<img class="preview"' in html
+    assert re.search(r"<code>age -d -o \S+\.tar pp\.age</code>", html)
+    assert "Contoso &lt;Ltd&gt; &amp; Co" in html  # the client's name, escaped
+    monkeypatch.setenv("PP", "wrong")
+    res = CliRunner().invoke(cli, ["report", str(archive), "-o", str(out), "--passphrase-env", "PP"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
