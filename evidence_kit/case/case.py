@@ -14,6 +14,7 @@ slips into an exception message or a device banner is replaced before it reaches
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -221,11 +222,12 @@ class _RedactingWriter:
 class Case:
     """An open case folder with its journal, ready for capture."""
 
-    def __init__(self, root: Path, info: dict[str, Any], journal: Journal) -> None:
+    def __init__(self, root: Path, info: dict[str, Any], journal: Journal, lock: Any = None) -> None:
         self.root = root
         self.info = info
         self.journal = journal
         self.commitment_params = CommitmentParams.from_case(info)
+        self._lock = lock  # the held case_lock context, released by close()
 
     @property
     def case_id(self) -> str:
@@ -243,6 +245,25 @@ class Case:
         root = Path(root)
         case_file = root / CASE_FILE
         journal_path = root / JOURNAL_NAME
+        if not case_file.exists() and root.exists() and any(root.iterdir()):
+            raise CaseError(f"{root}: folder exists, is not empty and is not a case folder (no {CASE_FILE})")
+        root.mkdir(parents=True, exist_ok=True)
+        # Held until close(): one capture at a time per case, and seal waits for it.
+        lock = case_lock(root, shared=False)
+        lock.__enter__()
+        try:
+            case = cls._open(root, case_file, journal_path, details, run_facts, case_id, lock)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        case.journal.append("run_started", run_facts)
+        return case
+
+    @classmethod
+    def _open(
+        cls, root: Path, case_file: Path, journal_path: Path, details: CaseDetails, run_facts: dict[str, Any],
+        case_id: str | None, lock: Any,
+    ) -> Case:
         if case_file.exists():
             info = load_case_info(root)
             check = check_journal(journal_path)
@@ -252,11 +273,8 @@ class Case:
             journal = Journal.open(journal_path, run=check.last_run + 1, check=check)
             if torn:
                 journal.append("journal_recovered", torn)
-            case = cls(root, info, journal)
+            return cls(root, info, journal, lock)
         else:
-            if root.exists() and any(root.iterdir()):
-                raise CaseError(f"{root}: folder exists, is not empty and is not a case folder (no {CASE_FILE})")
-            root.mkdir(parents=True, exist_ok=True)
             info = _new_case_info(root, details, run_facts, case_id)
             case_file.write_bytes(json.dumps(info, indent=2, sort_keys=True).encode() + b"\n")
             _fsync_path(case_file)
@@ -273,9 +291,7 @@ class Case:
                     "authorization_attached", {"original_name": auth["original_name"]},
                     artifact={"path": auth["path"], "sha256": auth["sha256"], "size": auth["size"]},
                 )
-            case = cls(root, info, journal)
-        case.journal.append("run_started", run_facts)
-        return case
+            return cls(root, info, journal, lock)
 
     def target(
         self, name: str, kind: str, profile: str, address: str, secrets: Iterable[str] = ()
@@ -290,8 +306,31 @@ class Case:
         )
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
-        self.journal.append("run_finished", summary or {})
-        self.journal.close()
+        try:
+            self.journal.append("run_finished", summary or {})
+            self.journal.close()
+        finally:
+            if self._lock is not None:
+                self._lock.__exit__(None, None, None)
+                self._lock = None
+
+
+@contextmanager
+def case_lock(root: Path, shared: bool):
+    """Hold the case folder's lock: exclusive while capturing, shared while sealing.
+
+    A ``flock`` on the folder itself, so no lock file ends up in the evidence; the kernel
+    drops it if the process dies (a ``kill -9`` leaves no stale lock).
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CaseError(f"{root}: a capture is running into this case; wait for it to finish")
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def load_case_info(root: Path) -> dict[str, Any]:

@@ -92,6 +92,14 @@ def derive(params: CommitmentParams, secret: str, target: str, field: str) -> st
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def describe_derivation(scheme: str) -> str:
+    """The recipe in words, written beside the commitments so anyone can check a candidate."""
+    if scheme != SCHEME:
+        return f"unknown scheme {scheme!r}"
+    return ('key = scrypt(secret, salt, n, r, p, dklen); commitment = hex(HMAC-SHA256(key, '
+            '"evidence-kit commitment" || 0x00 || target || 0x00 || field))')
+
+
 def commit(params: CommitmentParams, secret: str, target: str, field: str) -> dict[str, Any]:
     return {"field": field, "scheme": SCHEME, "commitment": derive(params, secret, target, field)}
 

@@ -21,7 +21,8 @@ from typing import IO, Any, cast
 from cryptography import x509
 
 from evidence_kit import __version__
-from evidence_kit.case.case import load_case_info
+from evidence_kit.case.case import case_lock, load_case_info
+from evidence_kit.case.commitments import describe_derivation
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from evidence_kit.errors import ArchiveError, CaseError, EvidenceKitError, UsageError
 from evidence_kit.seal import archive, bag, encrypt, keys, receipt, sign
@@ -48,14 +49,6 @@ from evidence_kit.seal.model import (
 )
 from evidence_kit.seal.timestamp import TimestampProblem
 from evidence_kit.seal.timestamp import request as tsa_request
-
-# How a commitment is computed, per scheme recorded in case.json (written into commitments.json so
-# a reader can check a candidate secret with any scrypt + HMAC implementation).
-_DERIVATIONS = {
-    "scrypt+hmac-sha256": 'key = scrypt(secret, salt, n, r, p, dklen); commitment = hex(HMAC-SHA256(key, '
-                          '"evidence-kit commitment" || 0x00 || target || 0x00 || field))',
-    "scrypt": "commitment = hex(scrypt(secret, salt = salt || 0x00 || target || 0x00 || field, n, r, p, dklen))",
-}
 
 
 class TimestampFailed(EvidenceKitError):
@@ -154,6 +147,14 @@ def seal(options: SealOptions) -> SealResult:
     if not output.parent.is_dir():
         raise UsageError(f"{output.parent}: output folder does not exist")
     signing_key = keys.load_signing_key(options.sign_key)
+    if not Path(options.case_dir).is_dir():
+        raise CaseError(f"{options.case_dir}: not a case folder (not found)")
+    # A shared lock: refused while a capture writes into the case, held while we read it.
+    with case_lock(Path(options.case_dir), shared=True):
+        return _seal(options, output, rpath, signing_key)
+
+
+def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any) -> SealResult:
     the_plan = plan(options.case_dir)
     case_recipients = [] if options.ignore_case_recipients else [
         str(r) for r in the_plan.info.get("recipients") or []]
@@ -297,8 +298,7 @@ def _stream_inner(the_plan: _Plan, options: SealOptions, signing_key: Any, pool:
         COMMITMENTS: json.dumps({
             "case_id": the_plan.case_id,
             "parameters": info.get("commitments"),
-            "derivation": _DERIVATIONS.get(str((info.get("commitments") or {}).get("scheme")),
-                                           "see evidence_kit/case/commitments.py"),
+            "derivation": describe_derivation(str((info.get("commitments") or {}).get("scheme"))),
             "credentials": the_plan.commitments,
         }, indent=2, sort_keys=True).encode() + b"\n",
     }

@@ -198,3 +198,18 @@ def test_torn_tail_is_set_aside_not_lost(tmp_path: Path) -> None:
     assert len(aside) == 1 and aside[0].read_bytes() == b'{"seq": 999, "partial'
     recovered = [e for e in read_entries(root / "journal.jsonl") if e["event"] == "journal_recovered"]
     assert recovered and recovered[0]["data"]["set_aside_as"] == aside[0].name
+
+
+def test_one_capture_at_a_time_and_seal_waits(tmp_path: Path) -> None:
+    from evidence_kit.case.case import case_lock
+
+    root = tmp_path / "c"
+    case = Case.open_for_capture(root, DETAILS, FACTS)
+    with pytest.raises(CaseError, match="a capture is running"):
+        Case.open_for_capture(root, DETAILS, FACTS)
+    with pytest.raises(CaseError, match="a capture is running"), case_lock(root, shared=True):
+        pass
+    case.close()
+    with case_lock(root, shared=True):  # free once the capture closed
+        pass
+    Case.open_for_capture(root, DETAILS, FACTS).close()
