@@ -144,3 +144,43 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "demo-router-wrong-password: auth_failed" in proc.stdout
     cases = list((tmp_path / "demo").glob("*/case"))
     assert len(cases) == 1 and check_journal(cases[0] / "journal.jsonl").ok
+
+
+def test_run_captures_seals_and_the_archive_verifies(tmp_path: Path, device: DemoDevice) -> None:
+    keys = tmp_path / "keys"
+    made = run_cli(["keys", "generate", "--out", str(keys), "--json"], dict(os.environ))
+    assert made.returncode == 0, made.stderr
+    recipient = json.loads(made.stdout)["recipient"]
+    inv = inventory(tmp_path, device, good=2, bad=1)
+    text = inv.read_text().replace("technician: Tester}", f"technician: Tester, recipients: [{recipient}]}}")
+    inv.write_text(text)
+    case, archives = tmp_path / "case", tmp_path / "archives"
+    proc = run_cli(["run", str(inv), "--case", str(case), "--sign-key", str(keys / "signing-key.pem"),
+                    "--archive-dir", str(archives), "--json"], env_for(device))
+    assert proc.returncode == 1, proc.stderr  # one wrong credential: exit 1, still sealed
+    data = json.loads(proc.stdout)
+    assert data["counts"] == {"login_ok": 2, "auth_failed": 1}
+    archive = Path(data["seal"]["archive"])
+    assert archive.parent == archives and archive.name.endswith(".age") and "-run001-" in archive.name
+    assert recipient in data["seal"]["recipients"]
+    verified = run_cli(["verify", str(archive), "--identity", str(keys / "age-identity.txt"),
+                        "--trust-key", str(keys / "signing-public.pem"), "--json"], dict(os.environ))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["ok"] is True
+    # A second scheduled run appends to the case and seals a new archive beside the first.
+    again = run_cli(["run", str(inv), "--case", str(case), "--sign-key", str(keys / "signing-key.pem"),
+                     "--archive-dir", str(archives), "--json"], env_for(device))
+    assert again.returncode == 1
+    assert len(list(archives.glob("*.age"))) == 2
+    assert_no_secrets(tmp_path, secrets_of(device))
+
+
+def test_run_refuses_bad_signing_key_before_capturing(tmp_path: Path, device: DemoDevice) -> None:
+    inv = inventory(tmp_path, device, good=1)
+    bad_key = tmp_path / "key.pem"
+    bad_key.write_text("not a key")
+    proc = run_cli(["run", str(inv), "--case", str(tmp_path / "case"), "--sign-key", str(bad_key),
+                    "-r", "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"], env_for(device))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "case").exists()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,28 +41,30 @@ def _capture_options(func):
     return func
 
 
-def _do_capture(inventory: Path, case_dir: Path | None, only: tuple[str, ...], concurrency: int, headed: bool,
-                browser_path: Path | None, profile_dirs: tuple[Path, ...], as_json: bool):
-    from evidence_kit.capture import Progress, capture, default_case_dir, previous_outcomes
-    from evidence_kit.cli.ui import CaptureProgress
+@dataclass
+class _Prepared:
+    inventory: Any
+    case_root: Path
+    resolver: Any
+    options: Any
+    only: list[str]
+
+
+def _prepare(inventory: Path, case_dir: Path | None, only: tuple[str, ...], concurrency: int, headed: bool,
+             browser_path: Path | None, profile_dirs: tuple[Path, ...], **_: Any) -> _Prepared:
+    """What capture and run share: inventory, case folder, secret resolver, run options."""
+    from evidence_kit.capture import default_case_dir
     from evidence_kit.drivers.base import RunOptions
     from evidence_kit.inventory import load_inventory
     from evidence_kit.profiles import ProfileRegistry
     from evidence_kit.secrets import SecretResolver
 
-    registry = ProfileRegistry(list(profile_dirs))
-    inv = load_inventory(inventory, registry)
-    case_root = case_dir or default_case_dir(inv)
-    before = previous_outcomes(case_root)
+    inv = load_inventory(inventory, ProfileRegistry(list(profile_dirs)))
     resolver = SecretResolver(prompt=_prompt_secret, keepass=inv.keepass_source(), base_dir=inventory.parent)
     options = RunOptions(concurrency=concurrency, headed=headed,
                          browser_path=str(browser_path) if browser_path else None, pause=_pause)
-    with CaptureProgress(len(inv.select(list(only))), quiet=as_json) as bar:
-        report = capture(inv, case_root, resolver, options, list(only),
-                         Progress(started=bar.started, finished=bar.finished))
-    changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
-               if before and before.get(r.name) != r.outcome.value}
-    return report, changes
+    inv.select(list(only))  # unknown --only names are bad input, before anything runs
+    return _Prepared(inv, case_dir or default_case_dir(inv), resolver, options, list(only))
 
 
 @click.command()
@@ -69,17 +74,72 @@ def capture(**kwargs) -> None:
 
     Exit 0 when every target ended login_ok, 1 when any did not, 2 for bad input.
     """
-    from evidence_kit.cli.ui import print_json, print_summary
+    from evidence_kit.capture import Progress, capture, previous_outcomes
+    from evidence_kit.cli.ui import CaptureProgress, print_json, print_summary
 
-    as_json = kwargs["as_json"]
-    report, changes = _do_capture(**kwargs)
-    if as_json:
+    p = _prepare(**kwargs)
+    before = previous_outcomes(p.case_root)
+    with CaptureProgress(len(p.inventory.select(p.only)), quiet=kwargs["as_json"]) as bar:
+        report = capture(p.inventory, p.case_root, p.resolver, p.options, p.only,
+                         Progress(started=bar.started, finished=bar.finished))
+    changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
+               if before and before.get(r.name) != r.outcome.value}
+    if kwargs["as_json"]:
         data = report.as_dict()
         data["changed_since_last_run"] = {k: {"before": b, "now": n} for k, (b, n) in changes.items()}
         print_json(data)
     else:
         print_summary(report, changes)
     raise SystemExit(EXIT_OK if report.all_ok else EXIT_CHECK_FAILED)
+
+
+@click.command("run")
+@_capture_options
+@click.option("--sign-key", required=True, type=click.Path(path_type=Path), help="Ed25519 signing key.")
+@click.option("--recipient", "-r", "recipients", multiple=True,
+              help="Extra age recipient (the inventory's case recipients are always included).")
+@click.option("--passphrase-env", metavar="NAME", help="Encrypt to the passphrase in this environment variable.")
+@click.option("--tsa", "tsa_urls", multiple=True, metavar="URL", help="RFC 3161 time-stamp authority (repeatable).")
+@click.option("--tsa-ca", "tsa_cas", multiple=True, type=click.Path(path_type=Path), help="Trusted TSA root(s).")
+@click.option("--archive-dir", type=click.Path(path_type=Path), default=Path("archives"), show_default=True,
+              help="Where the sealed archive and its receipt are written.")
+def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None, tsa_urls: tuple[str, ...],
+        tsa_cas: tuple[Path, ...], archive_dir: Path, **kwargs) -> None:
+    """Capture INVENTORY, then seal the case: one command for cron, systemd timers and CI.
+
+    Prints which credentials changed outcome since the last run. Exit 0 when every target
+    ended login_ok, 1 when any did not, 2 for bad input.
+    """
+    from evidence_kit.capture import Progress
+    from evidence_kit.cli.ui import CaptureProgress, print_json, print_summary
+    from evidence_kit.errors import UsageError
+    from evidence_kit.pipeline import capture_and_seal
+    from evidence_kit.seal.keys import load_signing_key
+    from evidence_kit.seal.timestamp import load_roots
+
+    passphrase = None
+    if passphrase_env:
+        value = os.environ.get(passphrase_env)
+        if not value:
+            raise UsageError(f"--passphrase-env {passphrase_env}: the environment variable is not set or empty")
+        passphrase = value.encode("utf-8")
+    load_signing_key(sign_key)  # a bad key is bad input: refuse before capturing anything
+    roots = load_roots(list(tsa_cas))
+    p = _prepare(**kwargs)
+    if passphrase is None and not (recipients or p.inventory.case.recipients):
+        raise UsageError("no recipient: list the client in the inventory's case.recipients, or give --recipient")
+    with CaptureProgress(len(p.inventory.select(p.only)), quiet=kwargs["as_json"]) as bar:
+        result = capture_and_seal(
+            p.inventory, p.case_root, p.resolver, archive_dir, sign_key, list(recipients), passphrase,
+            list(tsa_urls), roots, p.options, p.only, Progress(started=bar.started, finished=bar.finished),
+        )
+    if kwargs["as_json"]:
+        print_json(result.as_dict())
+    else:
+        print_summary(result.capture, result.changes)
+        click.echo(f"sealed: {result.seal.archive} (sha256 {result.seal.sha256})")
+        click.echo(f"receipt: {result.seal.receipt}")
+    raise SystemExit(EXIT_OK if result.capture.all_ok else EXIT_CHECK_FAILED)
 
 
 @click.command()
