@@ -8,13 +8,14 @@ so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
 from evidence_kit import __version__
-from evidence_kit.errors import EXIT_USAGE, EvidenceKitError
+from evidence_kit.errors import EXIT_CHECK_FAILED, EXIT_USAGE, EvidenceKitError
 
 
 class _Group(click.Group):
@@ -27,6 +28,16 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted; what was captured so far is kept in the case folder", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            # A bug, not bad input: still one line (set EVIDENCE_KIT_DEBUG=1 for the traceback).
+            if os.environ.get("EVIDENCE_KIT_DEBUG"):
+                raise
+            message = " ".join(str(exc).split())[:300]
+            click.echo(f"error: internal error ({type(exc).__name__}: {message}); what was captured so far is "
+                       "kept; set EVIDENCE_KIT_DEBUG=1 to see where", err=True)
+            ctx.exit(EXIT_CHECK_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,19 +1,25 @@
 """``evidence-kit demo``: the whole flow on local targets started inside this process.
 
-No set-up, no root: an SSH device built on paramiko's server API (and, when a browser is
-available, a local web admin portal) is captured with a correct and a wrong credential, then
-the case is sealed, verified and reported. Everything lands in one folder.
+No set-up, no root: an SSH device built on paramiko's server API and, when a browser is
+available, a local web admin portal with a TOTP second step are captured with a correct and a
+wrong credential; the case is sealed (signed, time-stamped by a local ``openssl ts`` authority
+when openssl is installed, encrypted to a demo client key), verified, and reported. Everything
+lands in one folder, which the demo prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from evidence_kit.capture import CaptureReport, capture
+from evidence_kit.capture import CaptureReport, Progress, capture
 from evidence_kit.drivers.base import RunOptions
+from evidence_kit.errors import BrowserNotFoundError
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry
 from evidence_kit.secrets import SecretResolver
@@ -32,34 +38,82 @@ class DemoResult:
 
     @property
     def ok(self) -> bool:
-        # The wrong-credential target is supposed to fail; the demo succeeds when the flow does.
-        return self.capture is not None and (self.archive is None or self.verified)
+        # The wrong-credential targets are meant to fail; the demo succeeds when the flow does.
+        return self.capture is not None and self.archive is not None and self.verified
 
 
-def _inventory_yaml(targets: list[str]) -> str:
+def _inventory_yaml(targets: list[str], recipient: str) -> str:
     return (
-        "# Written by `evidence-kit demo`. Secrets are references, never values.\n"
+        "# Written by `evidence-kit demo`. Secrets are references (env:...), never values.\n"
         "case:\n"
         "  client: Contoso Ltd (demo)\n"
         "  provider: Example MSP (demo)\n"
         "  technician: Demo Technician\n"
         "  purpose: evidence-kit demonstration handover\n"
+        f"  recipients: [{recipient}]\n"
         "targets:\n" + "".join(targets)
     )
 
 
+@contextlib.contextmanager
+def _web_portal(echo: Echo, wanted: bool) -> Iterator[Any]:
+    """The demo web portal, when a browser can drive it; otherwise None (and say why)."""
+    if not wanted:
+        yield None
+        return
+    try:
+        from evidence_kit.browser import find_browser
+
+        choice = find_browser()
+    except BrowserNotFoundError as exc:
+        echo(f"no browser, so the web part is skipped: {exc.one_line()}")
+        yield None
+        return
+    from evidence_kit.demo.web_portal import DemoPortal
+
+    with DemoPortal() as portal:
+        echo(f"demo web portal on {portal.url} (browser: {choice.describe()})")
+        yield portal
+
+
+@contextlib.contextmanager
+def _time_stamp_authority(folder: Path, echo: Echo) -> Iterator[Any]:
+    """A local RFC 3161 authority (openssl ts) so the demo shows trusted time; None without openssl."""
+    if shutil.which("openssl") is None:
+        echo("openssl not found: sealing without a time-stamp")
+        yield None
+        return
+    from evidence_kit.demo.tsa import TSA
+
+    tsa = TSA(folder).start()
+    try:
+        echo(f"local time-stamp authority on {tsa.url} (its root: {tsa.root_pem})")
+        yield tsa
+    finally:
+        tsa.stop()
+
+
 def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
     from evidence_kit.demo.ssh_device import DemoDevice
+    from evidence_kit.seal import keys
+    from evidence_kit.seal.seal import SealOptions, seal
+    from evidence_kit.seal.timestamp import load_roots
+    from evidence_kit.seal.verify import VerifyOptions, verify
 
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = Path(workdir) / stamp
     folder.mkdir(parents=True, exist_ok=False)
     result = DemoResult(folder)
+    made = keys.generate(folder / "keys")
+    echo(f"demo keys in {made.folder}: client recipient {made.recipient}, signer {made.signer_fingerprint}")
+
     env: dict[str, str] = {}
-    with DemoDevice() as device:
+    portal_browser = False
+    with DemoDevice() as device, _web_portal(echo, web) as portal, \
+            _time_stamp_authority(folder / "tsa", echo) as tsa:
         env.update({"DEMO_RTR_PW": device.password, "DEMO_RTR_ENABLE": device.enable_secret,
                     "DEMO_RTR_WRONG": device.password + "-wrong"})
-        echo(f"demo SSH device listening on {device.host}:{device.port} (host key {device.fingerprint})")
+        echo(f"demo SSH device on {device.host}:{device.port} (host key {device.fingerprint})")
         targets = [
             f"  - {{name: demo-router, profile: cisco_ios, host: {device.host}, port: {device.port},\n"
             f"     username: {device.username}, password: env:DEMO_RTR_PW, enable_secret: env:DEMO_RTR_ENABLE,\n"
@@ -67,18 +121,62 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
             f"  - {{name: demo-router-wrong-password, profile: cisco_ios, host: {device.host}, port: {device.port},\n"
             f"     username: {device.username}, password: env:DEMO_RTR_WRONG}}\n",
         ]
+        if portal is not None:
+            portal_browser = True
+            env.update({"DEMO_WEB_PW": portal.password, "DEMO_WEB_TOTP": portal.totp_seed,
+                        "DEMO_WEB_WRONG": portal.wrong_password})
+            targets += [
+                f"  - {{name: demo-portal, profile: demo_portal_web, url: '{portal.url}',\n"
+                f"     username: {portal.username}, password: env:DEMO_WEB_PW, totp: env:DEMO_WEB_TOTP}}\n",
+                f"  - {{name: demo-portal-wrong-password, profile: demo_portal_web, url: '{portal.url}',\n"
+                f"     username: {portal.username}, password: env:DEMO_WEB_WRONG, totp: env:DEMO_WEB_TOTP}}\n",
+            ]
         inventory_path = folder / "inventory.yaml"
-        inventory_path.write_text(_inventory_yaml(targets), encoding="utf-8")
+        inventory_path.write_text(_inventory_yaml(targets, made.recipient), encoding="utf-8")
         inventory = load_inventory(inventory_path, ProfileRegistry())
         resolver = SecretResolver(environ=env, base_dir=folder)
 
-        def finished(r):
+        def finished(r: Any) -> None:
             echo(f"  {r.name}: {r.outcome.value} - {r.detail}")
 
-        from evidence_kit.capture import Progress
-
-        echo("capturing...")
+        echo("capturing (the *-wrong-password targets are meant to fail: failures are evidence too)...")
         result.capture = capture(inventory, folder / "case", resolver, RunOptions(concurrency=4),
                                  progress=Progress(finished=finished))
-    echo(f"case folder: {result.capture.case_root}")
+        echo(f"case folder: {result.capture.case_root}")
+
+        archive = folder / f"{result.capture.case_id}.age"
+        root_files = [tsa.root_pem] if tsa else []
+        roots = load_roots(root_files)
+        sealed = seal(SealOptions(case_dir=result.capture.case_root, output=archive, sign_key=made.signing_key,
+                                  tsa_urls=[tsa.url] if tsa else [], tsa_roots=roots))
+    result.archive = archive
+    echo(f"sealed: {archive} (sha256 {sealed.sha256}); public receipt {sealed.receipt}")
+    for stamp_info in sealed.timestamps:
+        echo(f"  trusted time {stamp_info['time']} from {stamp_info['tsa_name'] or stamp_info['tsa']}")
+
+    identities = keys.load_identities(made.identity)
+    checks = verify(VerifyOptions(archive=archive, identities=identities,
+                                  trust_key=keys.load_public_key(made.signing_public), tsa_roots=roots))
+    result.verified = checks.ok
+    width = max(len(c.name) for c in checks.checks)
+    for c in checks.checks:
+        echo(f"  {c.status.value:<11} {c.name:<{width}}  {c.detail}")
+    echo("verification: ALL CHECKS PASSED" if checks.ok else "verification: FAILED")
+
+    result.report = _report(archive, folder, made, root_files, echo, pdf=portal_browser)
+    echo(f"everything is in {folder}")
     return result
+
+
+def _report(archive: Path, folder: Path, made: Any, root_files: list[Path], echo: Echo, pdf: bool) -> Path:
+    """The legal review report: HTML always; PDF too when a browser can print it."""
+    from evidence_kit.report.make import write_report
+
+    out = folder / "report.html"
+    write_report(archive, out, identity_files=[made.identity], trust_key=made.signing_public, tsa_cas=root_files)
+    echo(f"report for legal review: {out}")
+    if pdf:
+        write_report(archive, out.with_suffix(".pdf"), identity_files=[made.identity],
+                     trust_key=made.signing_public, tsa_cas=root_files)
+        echo(f"report as PDF: {out.with_suffix('.pdf')}")
+    return out

@@ -47,6 +47,18 @@ class GeneratedKeys:
     signer_fingerprint: str
     files: tuple[Path, ...]
 
+    @property
+    def identity(self) -> Path:
+        return self.folder / IDENTITY_FILE
+
+    @property
+    def signing_key(self) -> Path:
+        return self.folder / SIGNING_KEY_FILE
+
+    @property
+    def signing_public(self) -> Path:
+        return self.folder / SIGNING_PUB_FILE
+
 
 def _write_new(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
