@@ -151,9 +151,26 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(archives) == 1 and (folder / (archives[0].name + ".receipt.json")).exists()
     report = folder / "report.html"
     assert report.exists() and "demo-router" in report.read_text()
-    # The demo's own secrets never reach its evidence: read them back from the processes' env
-    # is impossible, so check the one value the demo prints nowhere: the inventory holds refs only.
     assert "env:DEMO_RTR_PW" in (folder / "inventory.yaml").read_text()
+
+
+def test_demo_in_process_with_web_leaks_no_secret(tmp_path: Path) -> None:
+    from evidence_kit.demo import run_demo
+
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", echo=lines.append, web=True)
+    assert result.ok, "\n".join(lines)
+    outcomes = {r.name: r.outcome.value for r in result.capture.results}  # type: ignore[union-attr]
+    assert outcomes["demo-router"] == "login_ok"
+    assert outcomes["demo-router-wrong-password"] == "auth_failed"
+    assert outcomes.get("demo-portal") == "login_ok", lines  # CI has Chromium: the web part must run
+    assert outcomes["demo-portal-wrong-password"] == "auth_failed"
+    assert result.report is not None and result.report.with_suffix(".pdf").exists()
+    secrets = [s.reveal() for s in result.used_secrets]
+    assert len(secrets) >= 6
+    assert_no_secrets(result.folder, secrets)
+    printed = "\n".join(lines)
+    assert not any(s in printed for s in secrets)
 
 
 def test_run_captures_seals_and_the_archive_verifies(tmp_path: Path, device: DemoDevice) -> None:

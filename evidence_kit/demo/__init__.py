@@ -22,7 +22,7 @@ from evidence_kit.drivers.base import RunOptions
 from evidence_kit.errors import BrowserNotFoundError
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry
-from evidence_kit.secrets import SecretResolver
+from evidence_kit.secrets import Secret, SecretResolver
 
 Echo = Callable[[str], None]
 
@@ -35,6 +35,8 @@ class DemoResult:
     report: Path | None = None
     verified: bool = False
     notes: list[str] = field(default_factory=list)
+    # The demo's own random credentials, so a caller (the tests) can scan the evidence for them.
+    used_secrets: list[Secret] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -131,6 +133,7 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
                 f"  - {{name: demo-portal-wrong-password, profile: demo_portal_web, url: '{portal.url}',\n"
                 f"     username: {portal.username}, password: env:DEMO_WEB_WRONG, totp: env:DEMO_WEB_TOTP}}\n",
             ]
+        result.used_secrets = [Secret(v, f"env:{k}") for k, v in env.items()]
         inventory_path = folder / "inventory.yaml"
         inventory_path.write_text(_inventory_yaml(targets, made.recipient), encoding="utf-8")
         inventory = load_inventory(inventory_path, ProfileRegistry())
