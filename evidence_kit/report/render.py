@@ -101,14 +101,39 @@ def header_template(data: ReportData) -> str:
             'color: #b00020; width: 100%; text-align: center;">VERIFICATION FAILED</div>')
 
 
-def _print(page: Any, html: Path, pdf: Path, data: ReportData) -> None:
-    page.goto(html.as_uri(), wait_until="load", timeout=600_000)
+PAPER_INCHES = {"A4": (210 / 25.4, 297 / 25.4), "Letter": (8.5, 11.0)}
+
+
+def _inches(value: str) -> float:
+    return float(value.removesuffix("mm")) / 25.4
+
+
+def _print(page: Any, cdp: Any, html: Path, pdf: Path, data: ReportData) -> None:
+    """Print through CDP's ``Page.printToPDF`` as a stream: a 2,000-page PDF is copied to disk
+    in 1 MiB reads instead of crossing into Python as one base64 string (page.pdf() does that)."""
+    import base64
+
+    page.goto(html.as_uri(), wait_until="load", timeout=900_000)
     page.emulate_media(media="print")
-    page.pdf(
-        path=str(pdf), format=PAPERS.get(data.paper.lower(), "A4"), print_background=True,
-        display_header_footer=True, header_template=header_template(data), footer_template=footer_template(data),
-        margin=MARGIN, outline=True, tagged=True,
-    )
+    width, height = PAPER_INCHES.get(PAPERS.get(data.paper.lower(), "A4"), PAPER_INCHES["A4"])
+    result = cdp.send("Page.printToPDF", {
+        "paperWidth": width, "paperHeight": height, "printBackground": True, "displayHeaderFooter": True,
+        "headerTemplate": header_template(data), "footerTemplate": footer_template(data),
+        "marginTop": _inches(MARGIN["top"]), "marginBottom": _inches(MARGIN["bottom"]),
+        "marginLeft": _inches(MARGIN["left"]), "marginRight": _inches(MARGIN["right"]),
+        "generateTaggedPDF": True, "generateDocumentOutline": True, "transferMode": "ReturnAsStream",
+    })
+    handle = result["stream"]
+    try:
+        with open(pdf, "wb") as fh:
+            while True:
+                chunk = cdp.send("IO.read", {"handle": handle, "size": 1 << 20})
+                raw = chunk.get("data", "")
+                fh.write(base64.b64decode(raw) if chunk.get("base64Encoded") else raw.encode("latin-1"))
+                if chunk.get("eof"):
+                    break
+    finally:
+        cdp.send("IO.close", {"handle": handle})
 
 
 def page_texts(pdf: Path) -> list[str] | None:
@@ -157,10 +182,18 @@ def find_pages(texts: list[str], keys: dict[str, str]) -> dict[str, str]:
 
 
 def pdf_page_count(pdf: Path) -> int:
-    texts = page_texts(pdf)
-    if texts is not None:
-        return len(texts)
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+    """Page objects in a PDF (Chromium writes them uncompressed), read in blocks."""
+    pattern = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+    count, tail = 0, b""
+    with open(pdf, "rb") as fh:
+        while block := fh.read(4 << 20):
+            buf = tail + block
+            matches = list(pattern.finditer(buf))
+            keep = max(0, len(buf) - 32)  # a match cut at the block's end is counted next time
+            count += sum(1 for m in matches if m.start() < keep)
+            tail = buf[keep:]
+    count += len(pattern.findall(tail))
+    return count
 
 
 def write_pdf(data: ReportData, out: Path, workdir: Path, browser: str | None = None) -> int:
@@ -175,15 +208,18 @@ def write_pdf(data: ReportData, out: Path, workdir: Path, browser: str | None = 
         context = chromium.new_context(java_script_enabled=False, offline=True, service_workers="block")
         try:
             page = context.new_page()
-            _print(page, html, first, data)
+            cdp = context.new_cdp_session(page)
+            _print(page, cdp, html, first, data)
             texts = page_texts(first)
             if texts is None:
                 shutil.move(str(first), str(out))
                 return pdf_page_count(out)
             pages = find_pages(texts, section_keys(data))
             write_html(data, html, pages=pages)
-            _print(page, html, out, data)
+            final = workdir / "report-pass2.pdf"
+            _print(page, cdp, html, final, data)
         finally:
             context.close()
     first.unlink(missing_ok=True)
+    shutil.move(str(final), str(out))  # the report appears only when complete
     return pdf_page_count(out)
