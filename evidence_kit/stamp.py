@@ -84,5 +84,5 @@ def stamp_png(png: bytes, info: StampInfo) -> bytes:
         draw.text((PAD, y), _fit(draw, text, font, image.width - 2 * PAD), font=font, fill=(255, 255, 255))
         y += line_h
     buf = io.BytesIO()
-    out.save(buf, format="PNG", optimize=False, compress_level=3)
+    out.save(buf, format="PNG", optimize=False, compress_level=1)  # fast: the copy is derived
     return buf.getvalue()

@@ -215,6 +215,8 @@ class _TargetRun:
     typed_secret: bool = False
     shots: list[_Shot] = field(default_factory=list)
     cdp: Any = None
+    after_submit_pending: bool = False
+    after_submit_done: bool = False
 
     def __post_init__(self) -> None:
         self.profile: WebProfile = self.job.profile  # type: ignore[assignment]
@@ -224,6 +226,14 @@ class _TargetRun:
         self.step_timeout = float(self.target.timeouts.step)
         self.secret_values = [s.reveal() for s in self.job.secrets.values() if s]
         self.work = Path(tempfile.mkdtemp(prefix="t-", dir=self.driver.tmp))
+
+    @property
+    def want_video(self) -> bool:
+        return self.profile.video and bool(self.options.extra.get("web_video", True))
+
+    @property
+    def want_trace(self) -> bool:
+        return bool(self.options.extra.get("web_trace", True))
 
     @property
     def assisted(self) -> bool:
@@ -382,12 +392,18 @@ class _TargetRun:
                 "username": user, "password": password, "origin": origin, "send": "unauthorized",
             }
             self.typed_secret = True
-        if self.profile.video and self.driver.video.available:
+        if self.want_video and self.driver.video.available:
             kwargs["record_video_dir"] = str(self.work / "video")
-            kwargs["record_video_size"] = kwargs["viewport"]
+            # Scaled down to fit 800x800 (Playwright's default): VP8 encoding is the costliest part
+            # of a capture on a small machine, and the full-size proof is in the screenshots.
+            vp = self.profile.viewport
+            scale = min(1.0, 800 / max(vp.width, vp.height))
+            kwargs["record_video_size"] = {"width": int(vp.width * scale) // 2 * 2,
+                                           "height": int(vp.height * scale) // 2 * 2}
         self.context = await browser.new_context(**kwargs)
         self.context.set_default_timeout(self.step_timeout * 1000)
-        await self.context.tracing.start(screenshots=True, snapshots=True, sources=False, title=self.target.name)
+        if self.want_trace:
+            await self.context.tracing.start(screenshots=True, snapshots=True, sources=False, title=self.target.name)
         self.page = await self.context.new_page()
         self.page.on("response", self.on_response)
         if self.tls is not None:
@@ -400,7 +416,8 @@ class _TargetRun:
         await self.journal("browser", {
             "browser": self.driver.choice.describe(), "version": browser.version, "launch": self.driver.launches,
             "headless": not self.options.headed, "isolated_context": True,
-            "video": self.driver.video.note if self.profile.video else "disabled by profile",
+            "video": self.driver.video.note if self.want_video else "disabled",
+            "trace": self.want_trace,
         })
 
     def on_response(self, response: Any) -> None:
@@ -548,9 +565,11 @@ class _TargetRun:
                 await loc.press(step.key)
             else:
                 await loc.click()
-            if self.typed_secret and not any(s.label == "after-submit" for s in self.shots):
-                await self.settle_after_submit()
-                await self.screenshot("after-submit")
+            if self.typed_secret and not self.after_submit_done:
+                # Shot at the first moment the page is stable after the submit (see wait_for):
+                # shooting during the navigation a submit starts only waits or fails.
+                self.after_submit_pending = True
+                await self.shoot_after_submit()
             return "done"
         raise StepEnd(Outcome.ERROR, f"unknown step {step!r}")  # pragma: no cover - the model forbids it
 
@@ -562,11 +581,12 @@ class _TargetRun:
                 raise StepEnd(Outcome.CERTIFICATE_MISMATCH, pin.describe() + "; nothing was typed")
         self.typed_secret = True
 
-    async def settle_after_submit(self) -> None:
-        try:
-            await self.page.wait_for_load_state("domcontentloaded", timeout=2000)
-        except Exception:  # noqa: S110 - a single-page app may not navigate at all
-            pass
+    async def shoot_after_submit(self) -> None:
+        if not self.after_submit_pending:
+            return
+        if await self.screenshot("after-submit", quiet=True, retry=False):
+            self.after_submit_pending = False
+            self.after_submit_done = True
 
     def element_condition(self, step: Any) -> Condition:
         return Condition(selector=step.selector, frame=step.frame, state="visible")
@@ -698,6 +718,7 @@ class _TargetRun:
         ("skip"), or time runs out ("timeout")."""
         end = min(self.now() + timeout, self.deadline)
         while True:
+            await self.shoot_after_submit()
             cache: dict[str | None, str] = {}
             marker = await self.failure_marker(cache)
             if marker is not None:
@@ -777,16 +798,19 @@ class _TargetRun:
         return out
 
     async def screenshot(self, label: str, full_page: bool = False, extra_masks: list[str] | None = None,
-                         quiet: bool = False) -> None:
+                         quiet: bool = False, retry: bool = True) -> bool:
         if self.page is None:
-            return
+            return False
+        if label in ("success", "failure", "mfa-required", "manual-needed") and self.after_submit_pending:
+            await self.shoot_after_submit()
         try:
             try:
                 png = await self.page.screenshot(
-                    full_page=full_page, mask=self.masks(extra_masks or []), animations="disabled", timeout=10_000,
+                    full_page=full_page, mask=self.masks(extra_masks or []), animations="disabled",
+                    timeout=10_000 if retry else 3_000,
                 )
             except Exception as exc:
-                if "context was destroyed" not in str(exc):
+                if "context was destroyed" not in str(exc) or not retry:
                     raise
                 # The page navigated under us (a login redirect): shoot the page it went to.
                 await self.page.wait_for_load_state("domcontentloaded", timeout=5000)
@@ -798,10 +822,11 @@ class _TargetRun:
             if not quiet:
                 reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
                 await self.journal("screenshot_failed", {"label": label, "reason": reason})
-            return
+            return False
         self.seq += 1
         self.shots.append(_Shot(self.seq, label))
         await asyncio.to_thread(self.store_shot, png, label, url, self.seq)
+        return True
 
     def store_shot(self, png: bytes, label: str, url: str, seq: int) -> None:
         from evidence_kit.stamp import StampInfo, stamp_png
@@ -864,9 +889,10 @@ class _TargetRun:
             except Exception:  # noqa: S110 - best effort after a failure
                 pass
         raw = self.work / "trace.raw.zip"
-        trace_error = None
+        trace_error = None if self.want_trace else "trace disabled for this run (web_trace: false)"
         try:
-            await self.context.tracing.stop(path=str(raw))
+            if self.want_trace:
+                await self.context.tracing.stop(path=str(raw))
         except Exception as exc:
             trace_error = f"trace not written: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         video_path = None
@@ -883,7 +909,9 @@ class _TargetRun:
             await self.journal("trace_dropped", {"reason": trace_error or "no trace file"})
         if video_path is not None and video_path.exists() and video_path.stat().st_size:
             await asyncio.to_thread(self.store_file, video_path, "session.webm", "video", "video/webm")
-        elif not self.driver.video.available and self.profile.video:
+        elif not self.want_video:
+            await self.journal("video", {"recorded": False, "reason": "video disabled (profile or web_video: false)"})
+        elif not self.driver.video.available:
             await self.journal("video", {"recorded": False, "reason": self.driver.video.note})
 
     def store_trace(self, raw: Path) -> None:

@@ -94,6 +94,38 @@ def _start(args: list[str], env: dict[str, str] | None = None) -> tuple[subproce
     return proc, port
 
 
+def kill_user_processes(name: str) -> None:
+    """End what a Cockpit login left running as the throwaway user (cockpit-bridge starts a
+    session dbus-daemon that outlives cockpit-ws), by process id, before the user is deleted."""
+    import pwd
+    import signal
+
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            line = next((li for li in status.splitlines() if li.startswith("Uid:")), "")
+            if line and int(line.split()[1]) == uid:
+                pids.append(int(entry))
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        if not pids:
+            return
+        time.sleep(0.5)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
@@ -116,6 +148,7 @@ def cockpit_user() -> Iterator[CockpitUser]:
         subprocess.run(["chpasswd"], input=f"{name}:{password}".encode(), check=True)
         yield CockpitUser(name, password)
     finally:
+        kill_user_processes(name)
         subprocess.run(["userdel", "-f", name], check=False, capture_output=True)
 
 
