@@ -161,3 +161,46 @@ def test_assisted_mode_push_approved_by_the_technician(portals: Any, tmp_path: A
     finished = entries(root, "m365-push", "target_finished")[0]["data"]
     assert finished["manual_steps"] == [manual[0]["index"]]
     assert_no_secrets(root, [portals.password])
+
+
+TIMEOUT_PROFILE = """name: wac_slow_web
+kind: web
+description: test profile - a step that never completes, a custom screenshot, a wait on the URL
+steps:
+  - {action: http_auth}
+  - {action: goto, url: "{url}"}
+  - {action: wait, url: "/wac/", load_state: load}
+  - {action: screenshot, name: custom, full_page: true, mask: ["h1"]}
+  - {action: wait, selector: "#never-there", timeout: 1}
+  - {action: click, selector: "#never-there-either"}
+success:
+  - {selector: "sme-root", state: attached}
+"""
+
+
+def test_step_timeout_in_assisted_mode_pauses_then_checks_success(portals: Any, tmp_path: Any) -> None:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "wac_slow_web.yaml").write_text(TIMEOUT_PROFILE)
+    asked: list[str] = []
+    targets = [{"name": "slow", "profile": "wac_slow_web", "url": portals.url("wac"), "username": ADMIN,
+                "password": "env:PW"},
+               {"name": "slow-unattended", "profile": "wac_slow_web", "url": portals.url("wac"),
+                "username": ADMIN, "password": "env:PW"}]
+    options = RunOptions(concurrency=1, pause=asked.append, extra={"web_assist_headless": True})
+    report = run_web(tmp_path, targets[:1], {"PW": portals.password}, options, profile_dirs=[profiles])
+    root = tmp_path / "case"
+    r = result(report, "slow")
+    assert r.outcome is Outcome.LOGIN_OK, dump(root, "slow")
+    assert len(asked) == 1 and "did not complete" in asked[0]
+    steps = [e["data"] for e in entries(root, "slow", "step")]
+    assert [s["result"] for s in steps] == ["configured", "done", "done", "done", "manual_after_timeout",
+                                            "skipped_after_manual"]
+    labels = [a["data"]["label"] for a in artifacts(root, "slow", "screenshot")]
+    assert "custom" in labels and "before-manual" in labels
+    # Unattended, the same step is a timeout with a failure screenshot.
+    report2 = run_web(tmp_path, targets[1:], {"PW": portals.password}, RunOptions(concurrency=1),
+                      profile_dirs=[profiles], case_name="case2")
+    r2 = result(report2, "slow-unattended")
+    assert r2.outcome is Outcome.TIMEOUT and "#never-there" in r2.detail
+    assert_no_secrets(tmp_path, [portals.password])
