@@ -5,8 +5,9 @@ what to capture as proof. Kinds: ``ssh`` (profiles/ssh.py), ``web`` (web.py), ``
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PROFILE_NAME = r"^[a-z][a-z0-9_]{1,63}$"
 
@@ -33,3 +34,7 @@ def check_regex(value: str) -> str:
         raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
     return value
 
+
+
+# A string that must compile as a Python regular expression (checked when a profile loads).
+Regex = Annotated[str, AfterValidator(check_regex)]

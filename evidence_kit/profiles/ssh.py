@@ -7,23 +7,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from evidence_kit.profiles.base import Model, ProfileBase, check_regex
+from evidence_kit.profiles.base import Model, ProfileBase, Regex
 
 
 class Interaction(Model):
     """Something the device asks before a prompt appears (a menu, 'Press any key')."""
 
-    expect: str = Field(description="Regex that shows the question.")
+    expect: Regex = Field(description="Regex that shows the question.")
     send: str = Field(description="What to answer (a line ending is added unless 'raw').")
     raw: bool = Field(False, description="Send exactly 'send', without a line ending.")
     optional: bool = Field(True, description="Skip silently if the question never comes.")
 
-    @field_validator("expect")
-    @classmethod
-    def _check_regex(cls, value: str) -> str:
-        return check_regex(value)
 
 
 class ModeEntry(Model):
@@ -31,34 +27,22 @@ class ModeEntry(Model):
     secret: str | None = Field(
         None, description="Inventory field holding the secret asked for (e.g. 'enable_secret')."
     )
-    secret_prompt: str = Field(r"(?i)password:\s*$", description="Regex of the secret question.")
+    secret_prompt: Regex = Field(r"(?i)password:\s*$", description="Regex of the secret question.")
 
-    @field_validator("secret_prompt")
-    @classmethod
-    def _check_regex(cls, value: str) -> str:
-        return check_regex(value)
 
 
 class Mode(Model):
     name: str
-    pattern: str = Field(description="Regex matching the prompt of this mode (multiline).")
+    pattern: Regex = Field(description="Regex matching the prompt of this mode (multiline).")
     privilege: int = Field(description="Higher is more privileged; compared with expected_mode.")
     enter: ModeEntry | None = Field(None, description="How to reach this mode from a lower one.")
 
-    @field_validator("pattern")
-    @classmethod
-    def _check_regex(cls, value: str) -> str:
-        return check_regex(value)
 
 
 class Pager(Model):
-    pattern: str = Field(description="Regex of a pager prompt (e.g. '--More--').")
+    pattern: Regex = Field(description="Regex of a pager prompt (e.g. '--More--').")
     send: str = Field(" ", description="Key that shows the next page.")
 
-    @field_validator("pattern")
-    @classmethod
-    def _check_regex(cls, value: str) -> str:
-        return check_regex(value)
 
 
 class Legacy(Model):
@@ -86,10 +70,10 @@ class SshProfile(ProfileBase):
         default_factory=list, description="Read-only commands whose output identifies the device."
     )
     pager: Pager | None = None
-    failure_patterns: list[str] = Field(
+    failure_patterns: list[Regex] = Field(
         default_factory=list, description="Regexes of command errors (recorded, not fatal)."
     )
-    auth_failure_patterns: list[str] = Field(
+    auth_failure_patterns: list[Regex] = Field(
         default_factory=list,
         description="Regexes showing the device refused the credential inside the shell.",
     )
@@ -101,11 +85,6 @@ class SshProfile(ProfileBase):
     terminal_width: int = Field(200, ge=40, le=1000)
     terminal_height: int = Field(50, ge=10, le=500)
     legacy: Legacy = Field(default_factory=Legacy)
-
-    @field_validator("failure_patterns", "auth_failure_patterns")
-    @classmethod
-    def _regexes(cls, value: list[str]) -> list[str]:
-        return [check_regex(v) for v in value]
 
     @model_validator(mode="after")
     def _expected_mode_exists(self) -> SshProfile:
