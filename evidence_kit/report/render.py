@@ -152,14 +152,16 @@ def page_texts(pdf: Path) -> list[str] | None:
 
 
 def section_keys(data: ReportData) -> dict[str, str]:
-    """Section id -> the heading text that starts it (as the TOC does not print it)."""
-    keys = {"verification": "1. Verification", "appendix-a": "Appendix A", "appendix-b": "Appendix B",
-            "appendix-c": "Appendix C", "appendix-d": "Appendix D"}
+    """Section id -> the heading text that starts it (the contents print other words), in
+    document order."""
+    keys = {"verification": "1. Verification"}
     if data.content_available:
         keys["summary"] = "2. Summary of targets"
         keys["targets"] = "3. Targets"
         for i, t in enumerate(data.targets, start=1):
             keys[t.anchor] = f"3.{i} {t.name}"
+    keys.update({"appendix-a": "Appendix A \u2014 Artifacts", "appendix-b": "Appendix B \u2014 How to verify",
+                 "appendix-c": "Appendix C \u2014 Tools", "appendix-d": "Appendix D \u2014 Custodian"})
     return keys
 
 

@@ -187,6 +187,15 @@ def test_pdf_report(sealed: Sealed, tmp_path: Path) -> None:
     appendix_d = next(i for i, p in enumerate(pages, start=1) if "Appendix D" in p and "Custodian" in p
                       and p is not contents)
     assert re.search(rf"Custodian certification \(template\)\s+{appendix_d}\b", contents)
+    flat_contents = " ".join(contents.split())
+    for entry, heading in (("Verification", "1. Verification"), ("Summary of targets", "2. Summary of targets"),
+                           ("A. Artifacts and their SHA-256 hashes", "Appendix A — Artifacts"),
+                           ("B. How to verify without evidence-kit", "Appendix B — How to verify"),
+                           ("C. Tools and versions", "Appendix C — Tools"),
+                           ("web-portal · auth_failed", "3.4 web-portal")):
+        m = re.search(rf"{re.escape(entry)} (\d+)\b", flat_contents)
+        assert m, entry
+        assert heading in " ".join(pages[int(m.group(1)) - 1].split()), (entry, m.group(1))
     info = subprocess.run(["pdfinfo", str(out)], check=True, capture_output=True, text=True).stdout
     assert "595.28 x 841.89" in info or "(A4)" in info
     # the cover, drawn: green verdict
