@@ -53,13 +53,23 @@ def shorttime(value: str) -> str:
 
 
 def prepare_images(data: ReportData) -> None:
-    """Re-encode compact screenshots on all cores before the (single-threaded) page is written."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Re-encode compact screenshots on every core before the page is written (Pillow's WebP
+    encoder holds the GIL, so threads would not help: processes do)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from evidence_kit.report.images import lossless_webp
 
     todo = [s.image for t in data.targets for s in t.screenshots if s.image.compact and s.image.data is None]
-    if todo:
-        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
-            list(pool.map(lambda image: image.prepare(), todo))
+    workers = min(os.cpu_count() or 1, 8)
+    if len(todo) < 16 or workers < 2:
+        for image in todo:
+            image.prepare()
+        return
+    # spawn: a fresh interpreter, never a fork of a process that may hold threads
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for image, webp in zip(todo, pool.map(lossless_webp, [i.path for i in todo], chunksize=8), strict=True):
+            image.data, image.media_type = webp, "image/webp"
 
 
 def write_html(data: ReportData, out: Path, pages: dict[str, str] | None = None) -> int:

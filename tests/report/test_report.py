@@ -360,3 +360,26 @@ def test_passphrase_archive_with_image_authorization(tmp_path: Path, monkeypatch
     monkeypatch.setenv("PP", "wrong")
     res = CliRunner().invoke(cli, ["report", str(archive), "-o", str(out), "--passphrase-env", "PP"])
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_compact_images_across_processes(tmp_path: Path) -> None:
+    """Enough screenshots that the WebP re-encoding runs in worker processes."""
+    from PIL import Image
+
+    from evidence_kit.seal.keys import generate
+    from evidence_kit.seal.seal import SealOptions, seal
+
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 200), build.MAGENTA).save(buf, "PNG")
+    case = build.synthetic_case(tmp_path / "case")
+    build.add_web_target(case, buf.getvalue(), "pw-not-used-elsewhere-1", shots=17)
+    case.close()
+    keys = generate(tmp_path / "keys")
+    seal(SealOptions(case_dir=tmp_path / "case", output=tmp_path / "a.age", sign_key=keys.folder / "signing-key.pem",
+                     recipients=[keys.recipient]))
+    result = write_report(tmp_path / "a.age", tmp_path / "r.html", identity_files=[keys.folder / "age-identity.txt"],
+                          compact_images=True)
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert result.screenshots == 17 and html.count('<img class="shot"') == 17
+    webp = re.findall(r'class="shot" [^>]*src="data:image/webp', html)
+    assert len(webp) == 17
