@@ -17,7 +17,7 @@ from evidence_kit.profiles import ProfileRegistry
 from evidence_kit.seal.keys import generate
 from evidence_kit.seal.seal import SealOptions, seal
 from evidence_kit.secrets import SecretResolver
-from tests.helpers import random_password
+from tests.helpers import assert_no_secrets, random_password
 from tests.report import build
 from tests.servers.sshd import HOSTILE_BANNER, InventoryTarget, SshdTargets, build_inventory
 from tests.servers.tsa import TSA
@@ -116,6 +116,7 @@ def sealed(sshd_targets: SshdTargets, report_tsa: TSA, tmp_path_factory: pytest.
     build.add_web_target(case, build.portal_png(build.HOSTILE_TITLE), web_password)
     build.add_ansi_target(case, HOSTILE_BANNER.encode())
     case.close({"targets": 2})
+    assert_no_secrets(case_root, [*env.values(), web_password])
     archive = folder / "case.age"
     seal(SealOptions(case_dir=case_root, output=archive, sign_key=folder / "keys" / "signing-key.pem",
                      recipients=[keys.recipient], tsa_urls=[report_tsa.url]))
