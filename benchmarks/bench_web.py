@@ -92,6 +92,7 @@ def ours(
     from evidence_kit.profiles import ProfileRegistry
     from evidence_kit.secrets import SecretResolver
 
+    work.mkdir(parents=True, exist_ok=True)
     inv = work / "inventory.yaml"
     inv.write_text(yaml.safe_dump({
         "case": {"client": "Bench", "provider": "Bench", "technician": "Bench"},
