@@ -112,6 +112,7 @@ def test_unreachable_http_and_https(tmp_path: Path) -> None:
     for name in ("http-closed", "https-closed"):
         r = result(report, name)
         assert r.outcome is Outcome.UNREACHABLE, dump(tmp_path / "case", name)
+    assert_no_secrets(tmp_path / "case", ["Unused-pw-123"])
 
 
 def test_trace_that_fails_its_scrub_is_dropped_and_journaled(
