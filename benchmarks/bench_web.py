@@ -54,7 +54,8 @@ def start_cockpit() -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("cockpit-ws did not start")
 
 
-async def bare(url: str, user: str, password: str, logins: int, concurrency: int) -> float:
+async def bare(url: str, user: str, password: str, logins: int, concurrency: int, record: Path | None = None) -> float:
+    """The bare script; with ``record``, it also records Playwright's trace and video (no scrub)."""
     from playwright.async_api import async_playwright
 
     from evidence_kit.browser import find_browser, launch_kwargs
@@ -66,7 +67,12 @@ async def bare(url: str, user: str, password: str, logins: int, concurrency: int
 
         async def one() -> None:
             async with gate:
-                context = await browser.new_context(viewport={"width": 1280, "height": 800})
+                extra: dict[str, object] = {}
+                if record is not None:
+                    extra = {"record_video_dir": str(record), "record_video_size": {"width": 800, "height": 500}}
+                context = await browser.new_context(viewport={"width": 1280, "height": 800}, **extra)
+                if record is not None:
+                    await context.tracing.start(screenshots=True, snapshots=True)
                 page = await context.new_page()
                 await page.goto(url)
                 await page.fill("#login-user-input", user)
@@ -74,6 +80,8 @@ async def bare(url: str, user: str, password: str, logins: int, concurrency: int
                 await page.click("#login-button")
                 await page.wait_for_selector("#toggle-menu", state="attached", timeout=60_000)
                 await page.screenshot()
+                if record is not None:
+                    await context.tracing.stop(path=str(record / f"trace-{id(context)}.zip"))
                 await context.close()
 
         await asyncio.gather(*(one() for _ in range(logins)))
@@ -132,8 +140,15 @@ def main() -> None:
             kill_user_processes(user)  # Cockpit sessions the bare run left behind must not slow ours
             t_ours, counts = ours(url, user, password, args.logins, args.concurrency, Path(tmp) / "full")
             case_mb = sum(p.stat().st_size for p in Path(tmp, "full", "case").rglob("*") if p.is_file()) / 1e6
-            t_lean = None
+            t_lean = t_bare_rec = None
             if args.breakdown:
+                from evidence_kit.browser import prepare_video_support
+
+                video = prepare_video_support()
+                env = {"PLAYWRIGHT_BROWSERS_PATH": video.browsers_path} if video.browsers_path else {}
+                os.environ.update(env)  # this process only: Playwright's driver reads it at start
+                kill_user_processes(user)
+                t_bare_rec = asyncio.run(bare(url, user, password, args.logins, args.concurrency, Path(tmp)))
                 kill_user_processes(user)
                 t_lean, _ = ours(url, user, password, args.logins, args.concurrency, Path(tmp) / "lean",
                                  {"web_trace": False, "web_video": False})
@@ -142,13 +157,16 @@ def main() -> None:
             "evidence_kit_s": round(t_ours, 2), "ratio": round(t_ours / t_bare, 2), "outcomes": counts,
             "case_mb": round(case_mb, 1), "load_average_before": round(load_before, 1),
             "evidence_kit_without_trace_video_s": round(t_lean, 2) if t_lean else None,
+            "bare_with_trace_video_s": round(t_bare_rec, 2) if t_bare_rec else None,
         }
         print(f"{args.logins} Cockpit logins, concurrency {args.concurrency} (load average before: {load_before:.1f})")
         print(f"  bare Playwright script : {t_bare:7.2f} s")
         print(f"  evidence-kit capture   : {t_ours:7.2f} s   outcomes {counts}, case {case_mb:.1f} MB")
         print(f"  ratio                  : {t_ours / t_bare:7.2f}x")
-        if t_lean:
-            print(f"  without trace and video: {t_lean:7.2f} s   ratio {t_lean / t_bare:.2f}x")
+        if t_lean and t_bare_rec:
+            print(f"  evidence-kit without trace and video : {t_lean:7.2f} s   ratio {t_lean / t_bare:.2f}x")
+            print(f"  bare script + Playwright trace/video : {t_bare_rec:7.2f} s   "
+                  f"(evidence-kit full / this = {t_ours / t_bare_rec:.2f}x)")
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
     finally:
