@@ -9,7 +9,9 @@ still holds anything is dropped; the caller journals why.
 
 Short all-digit secrets (TOTP codes) are special: "493017" also occurs inside timestamps and
 sizes, and replacing it there would corrupt the trace. Their raw form is therefore only
-replaced where it stands alone (no digit on either side), and checked the same way.
+replaced where it stands alone (no letter, digit or dot on either side: not inside a
+number, a decimal, a hex digest or a resource name), and checked the same way. A typed code
+sits in a JSON string, an attribute, a form or URL parameter, where it does stand alone.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ class _Scrubber:
         self.forms = [f for s in self.long for f in secret_variants(s)]
         self.forms += [f for c in self.codes for f in secret_variants(c)]
         self.code_re = (
-            re.compile(rb"(?<![0-9])(?:" + b"|".join(re.escape(c.encode()) for c in self.codes) + rb")(?![0-9])")
+            re.compile(
+                rb"(?<![0-9A-Za-z.])(?:" + b"|".join(re.escape(c.encode()) for c in self.codes) + rb")(?![0-9A-Za-z.])"
+            )
             if self.codes else None
         )
 

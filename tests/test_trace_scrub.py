@@ -43,14 +43,16 @@ def test_every_encoding_in_every_member_is_replaced(tmp_path: Path) -> None:
 
 def test_short_numeric_codes_only_where_they_stand_alone(tmp_path: Path) -> None:
     code = "493017"
-    data = b'{"time":17954930175.25,"value":"493017","size":1493017}'
+    data = b'{"time":17954930175.25,"value":"493017","size":1493017,"sha1":"ab493017cd","t":493017.5}'
+    data += b"\n<input __playwright_value_=\"493017\">otc=493017&x=1"
     src = _zip(tmp_path / "raw.zip", {"trace.trace": data})
     dest = tmp_path / "trace.zip"
     result = scrub_trace(src, dest, [code])
     assert result.kept
     with zipfile.ZipFile(dest) as zf:
         out = zf.read("trace.trace")
-    assert out == b'{"time":17954930175.25,"value":"[REDACTED]","size":1493017}'
+    assert out == (b'{"time":17954930175.25,"value":"[REDACTED]","size":1493017,"sha1":"ab493017cd","t":493017.5}'
+                   b'\n<input __playwright_value_="[REDACTED]">otc=[REDACTED]&x=1')
 
 
 def test_secret_the_scrub_cannot_reach_drops_the_trace(tmp_path: Path) -> None:
