@@ -193,6 +193,20 @@ def verify_commands(archive_name: str, case_id: str, tsr_files: Iterable[str], f
     return cmds
 
 
+# Standard library only, as in docs/verify-without-evidence-kit.md: the journal's hash chain.
+JOURNAL_SCRIPT = """import hashlib, json, sys
+prev = "0" * 64
+for n, line in enumerate(open(sys.argv[1], "rb"), 1):
+    e = json.loads(line)
+    body = {k: v for k, v in e.items() if k != "hash"}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False).encode()).hexdigest()
+    assert e["seq"] == n and e["prev"] == prev and digest == e["hash"], f"chain broken at entry {n}"
+    prev = e["hash"]
+print(f"journal: {n} entries, chain intact, head {prev}")
+"""
+
+
 def _tsr_names(report: Report) -> list[str]:
     names = [str(c.facts.get("file")) for c in report.checks
              if re.fullmatch(r"timestamp \d+", c.name) and c.facts.get("file")]

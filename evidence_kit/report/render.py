@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from evidence_kit.report.collect import JOURNAL_SCRIPT
 from evidence_kit.report.model import ReportData
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -80,7 +81,7 @@ def write_html(data: ReportData, out: Path, pages: dict[str, str] | None = None)
     tmp = out.with_name(out.name + ".partial")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            for chunk in template.generate(r=data, paper=data.paper, pages=pages):
+            for chunk in template.generate(r=data, paper=data.paper, pages=pages, journal_script=JOURNAL_SCRIPT):
                 fh.write(chunk)
                 size += len(chunk.encode("utf-8"))
         tmp.replace(out)

@@ -300,6 +300,15 @@ def test_appendix_b_commands_verify_the_archive_with_standard_tools(sealed: Seal
         assert done.returncode == 0, (cmd.shell, done.stdout, done.stderr)
         if cmd.expect and "…" not in cmd.expect:
             assert cmd.expect in done.stdout + done.stderr, (cmd.shell, cmd.expect)
+    from evidence_kit.report.collect import JOURNAL_SCRIPT
+
+    (work / "chain.py").write_text(JOURNAL_SCRIPT)
+    bag = work / "extracted" / sealed.case_id
+    done = subprocess.run(["python3", "chain.py", str(bag / "data" / "journal.jsonl")], cwd=work, capture_output=True,
+                          text=True, timeout=60, check=True)
+    head = [line.split(":", 1)[1].strip() for line in (bag / "bag-info.txt").read_text().splitlines()
+            if line.startswith("Evidence-Kit-Journal-Head")]
+    assert "chain intact" in done.stdout and done.stdout.split()[-1] == head[0]
 
 
 def test_hostile_banner_from_real_sshd_is_in_the_case(sealed: Sealed) -> None:
