@@ -53,7 +53,8 @@ from evidence_kit.profiles.web import (
     WaitStep,
     WebProfile,
 )
-from evidence_kit.tlsinfo import TlsInfo, check_pin, colon_form, fetch_chain, fingerprint_sha256
+from evidence_kit.tlsinfo import TlsInfo, check_pin, fetch_chain, fingerprint_sha256
+from evidence_kit.tlstrust import judge
 
 POLL = 0.1  # seconds between marker checks while waiting
 LIMITED_WORDS = ("limited", "user", "read-only", "readonly", "operator")
@@ -348,9 +349,12 @@ class _TargetRun:
             return Outcome.UNREACHABLE, f"cannot connect to {host}:{port}: {exc.strerror or exc}"
         self.tls = info
         record = info.record()
+        # One trust decision for every TLS driver (web, LDAP): pin, system trust, or allowance.
+        decision = judge(info, self.target.certificate, self.target.allow_self_signed)
         pin = check_pin(info, self.target.certificate)
         record["pinned"] = pin.pinned
         record["pin_ok"] = pin.ok if pin.pinned else None
+        record["trust"] = decision.as_dict()
         await asyncio.to_thread(
             self.session.add_artifact, "certificate-chain.pem", info.chain_pem(), "certificate_chain",
             "application/x-pem-file", False, leaf_sha256=info.leaf_sha256,
@@ -361,13 +365,8 @@ class _TargetRun:
             tls_issuer=record["chain"][0]["issuer"] if record["chain"] else "", tls_verified=info.verified,
             server_ip=info.peer_ip, server_port=info.peer_port,
         )
-        if not pin.ok:
-            return Outcome.CERTIFICATE_MISMATCH, pin.describe() + "; nothing was typed"
-        if not info.verified and not pin.pinned and not self.target.allow_self_signed:
-            return Outcome.CERTIFICATE_MISMATCH, (
-                f"certificate not trusted ({info.verify_error}); nothing was typed. If this is the device's own "
-                f"certificate, pin it (certificate: {colon_form(info.leaf_sha256)}) or set allow_self_signed: true"
-            )
+        if not decision.accepted:
+            return Outcome.CERTIFICATE_MISMATCH, f"{decision.reason}; nothing was typed"
         return None
 
     async def open_context(self) -> None:
