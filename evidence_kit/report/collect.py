@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit import __version__
-from evidence_kit.case.journal import JOURNAL_NAME, read_entries
+from evidence_kit.case.journal import JOURNAL_NAME, iter_entries
 from evidence_kit.report import images
 from evidence_kit.report.model import (
     Artifact,
@@ -50,6 +50,7 @@ from evidence_kit.seal.model import (
 
 MAX_TRANSCRIPT_LINES = 5000  # per transcript; the full file is in the archive and the appendix
 MAX_TEXT_BYTES = 4 << 20
+MAX_CAST_BYTES = 64 << 20
 MAX_SUMMARY = 600
 TEXT_KINDS = ("banner", "ldap_transcript", "transcript")
 FAILURE_EVENTS = re.compile(r"(_failed|_dropped|_error|mismatch|timeout|refused|unsupported)$")
@@ -64,6 +65,27 @@ def _parse_time(value: str) -> _dt.datetime | None:
         return _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
         return None
+
+
+def inside(payload: Path, rel: str) -> Path | None:
+    """``payload/rel`` if it names a regular file inside the case folder, else None.
+
+    A journal that failed verification may name any path (``../../home/...``, ``/etc/...``):
+    the report never reads a file outside the extracted case.
+    """
+    if not rel or rel.startswith(("/", "\\")) or "\x00" in rel:
+        return None
+    parts = Path(rel).parts
+    if ".." in parts:
+        return None
+    path = payload / rel
+    try:
+        resolved = path.resolve(strict=True)
+        if not resolved.is_relative_to(payload.resolve()) or path.is_symlink() or not resolved.is_file():
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return path
 
 
 def _anchor(name: str, used: set[str]) -> str:
@@ -266,80 +288,119 @@ def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None, co
 
     targets: dict[str, TargetView] = {}
     anchors: set[str] = set()
-    entries = list(read_entries(payload / JOURNAL_NAME))
+    entries = _read_journal(payload / JOURNAL_NAME, data.problems)
     data.journal_entries = len(entries)
     data.journal_head = str(entries[-1].get("hash", "")) if entries else ""
     times = [str(e.get("time")) for e in entries if e.get("time")]
     runs: set[int] = set()
     stamped: list[tuple[TargetView, dict[str, Any], Artifact]] = []
     originals: dict[str, tuple[Artifact, dict[str, Any]]] = {}
-    for entry in entries:
-        name = entry.get("target")
-        event = str(entry.get("event") or "")
-        raw_data = entry.get("data")
-        edata: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
-        when = str(entry.get("time") or "")
-        seq = int(entry.get("seq") or 0)
-        runs.add(int(entry.get("run") or 0))
-        art = entry.get("artifact") if isinstance(entry.get("artifact"), dict) else None
-        artifact = None
-        if art is not None:
-            artifact = Artifact(
-                path=visible(str(art.get("path"))), target=visible(str(name)) if name else None,
-                kind=visible(str(edata.get("kind") or event)), media_type=visible(str(edata.get("media_type") or "")),
-                sha256=str(art.get("sha256")), size=int(art.get("size") or 0), seq=seq, time=when,
-            )
-            data.artifacts.append(artifact)
-        if event == "run_started":
-            _versions(data, edata, int(entry.get("run") or 0))
-        if not name:
-            if artifact is not None:
-                data.case_files.append(artifact)
-            continue
-        name = str(name)
-        view = targets.get(name)
-        if view is None:
-            view = targets[name] = TargetView(
-                name=visible(name), anchor=_anchor(name, anchors), kind=str(edata.get("kind") or ""),
-                profile=visible(str(edata.get("profile") or "")), address=visible(str(edata.get("address") or "")),
-                outcome="no outcome recorded", detail="", started=when, finished="",
-            )
-        view.events.append(Event(seq, when, int(entry.get("run") or 0), visible(event), summarize(edata),
-                                 artifact.path if artifact else None,
-                                 failure=bool(FAILURE_EVENTS.search(event)) or edata.get("result") in (
-                                     "mismatch", "timeout", "failed", "refused")))
-        if event == "target_started":
-            view.kind = str(edata.get("kind") or view.kind)
-            view.profile = visible(str(edata.get("profile") or view.profile))
-            view.address = visible(str(edata.get("address") or view.address))
-        elif event == "target_finished":
-            view.outcome = visible(str(edata.get("outcome") or "error"))
-            view.detail = visible(str(edata.get("detail") or ""))
-            view.finished = when
-            identity: list[tuple[str, str]] = []
-            _flatten("", edata.get("identity") or {}, identity)
-            view.identity = identity
-            view.identity_short = _identity_short(edata.get("identity") or {})
-        elif event == "credential_commitment":
-            view.commitments.append(Commitment(
-                view.name, visible(str(edata.get("field"))), visible(str(edata.get("scheme"))),
-                visible(str(edata.get("commitment"))), seq, when))
-        if artifact is None:
-            continue
-        view.artifacts.append(artifact)
-        kind = artifact.kind
-        path = payload / str(art.get("path")) if art else payload
-        if kind == "screenshot":
-            originals[artifact.sha256] = (artifact, edata)
-        elif kind == "screenshot_stamped":
-            stamped.append((view, edata, artifact))
-        elif kind == "asciicast":
-            view.transcripts.append(_cast_transcript(path, artifact))
-        elif kind in TEXT_KINDS:
-            view.transcripts.append(_text_transcript(path, artifact))
-        elif kind == "certificate_chain":
-            view.certificates.extend(_certificates(path, artifact.path))
+    for number, entry in enumerate(entries, start=1):
+        try:
+            _entry(data, entry, payload, targets, anchors, runs, stamped, originals)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            data.problems.append(f"journal entry {number} could not be read ({type(exc).__name__}); it is not shown")
     _screenshots(payload, stamped, originals, targets, compact)
+    _after_entries(data, payload, targets, runs, times, info)
+
+
+def _read_journal(path: Path, problems: list[str]) -> list[dict[str, Any]]:
+    """Every entry that parses; the others are named (verification already judged the chain)."""
+    entries: list[dict[str, Any]] = []
+    try:
+        for number, raw in iter_entries(path):
+            if not raw.endswith(b"\n"):
+                problems.append(f"journal line {number} is torn (no end of line); it is not shown")
+                continue
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                entry = None
+            if isinstance(entry, dict):
+                entries.append(entry)
+            else:
+                problems.append(f"journal line {number} is not a JSON object; it is not shown")
+    except OSError as exc:
+        problems.append(f"the journal could not be read ({exc.strerror or exc})")
+    return entries
+
+
+def _entry(data: ReportData, entry: dict[str, Any], payload: Path, targets: dict[str, TargetView],
+           anchors: set[str], runs: set[int], stamped: list[tuple[TargetView, dict[str, Any], Artifact]],
+           originals: dict[str, tuple[Artifact, dict[str, Any]]]) -> None:
+    name = entry.get("target")
+    event = str(entry.get("event") or "")
+    raw_data = entry.get("data")
+    edata: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+    when = str(entry.get("time") or "")
+    seq = int(entry.get("seq") or 0)
+    runs.add(int(entry.get("run") or 0))
+    art = entry.get("artifact") if isinstance(entry.get("artifact"), dict) else None
+    artifact = None
+    if art is not None:
+        artifact = Artifact(
+            path=visible(str(art.get("path"))), target=visible(str(name)) if name else None,
+            kind=visible(str(edata.get("kind") or event)), media_type=visible(str(edata.get("media_type") or "")),
+            sha256=str(art.get("sha256")), size=int(art.get("size") or 0), seq=seq, time=when,
+        )
+        data.artifacts.append(artifact)
+    if event == "run_started":
+        _versions(data, edata, int(entry.get("run") or 0))
+    if not name:
+        if artifact is not None:
+            data.case_files.append(artifact)
+        return
+    name = str(name)
+    view = targets.get(name)
+    if view is None:
+        view = targets[name] = TargetView(
+            name=visible(name), anchor=_anchor(name, anchors), kind=str(edata.get("kind") or ""),
+            profile=visible(str(edata.get("profile") or "")), address=visible(str(edata.get("address") or "")),
+            outcome="no outcome recorded", detail="", started=when, finished="",
+        )
+    view.events.append(Event(seq, when, int(entry.get("run") or 0), visible(event), summarize(edata),
+                             artifact.path if artifact else None,
+                             failure=bool(FAILURE_EVENTS.search(event)) or edata.get("result") in (
+                                 "mismatch", "timeout", "failed", "refused")))
+    if event == "target_started":
+        view.kind = str(edata.get("kind") or view.kind)
+        view.profile = visible(str(edata.get("profile") or view.profile))
+        view.address = visible(str(edata.get("address") or view.address))
+    elif event == "target_finished":
+        view.outcome = visible(str(edata.get("outcome") or "error"))
+        view.detail = visible(str(edata.get("detail") or ""))
+        view.finished = when
+        identity: list[tuple[str, str]] = []
+        _flatten("", edata.get("identity") or {}, identity)
+        view.identity = identity
+        view.identity_short = _identity_short(edata.get("identity") or {})
+    elif event == "credential_commitment":
+        view.commitments.append(Commitment(
+            view.name, visible(str(edata.get("field"))), visible(str(edata.get("scheme"))),
+            visible(str(edata.get("commitment"))), seq, when))
+    if artifact is None:
+        return
+    view.artifacts.append(artifact)
+    kind = artifact.kind
+    found = inside(payload, str(art.get("path"))) if art else None
+    if found is None:
+        view.problems.append(f"{artifact.path}: not in the case folder; not shown")
+        return
+    path = found
+    if kind == "screenshot":
+        originals[artifact.sha256] = (artifact, edata)
+    elif kind == "screenshot_stamped":
+        stamped.append((view, edata, artifact))
+    elif kind == "asciicast":
+        view.transcripts.append(_cast_transcript(path, artifact))
+    elif kind in TEXT_KINDS:
+        view.transcripts.append(_text_transcript(path, artifact))
+    elif kind == "certificate_chain":
+        view.certificates.extend(_certificates(path, artifact.path))
+
+
+def _after_entries(data: ReportData, payload: Path, targets: dict[str, TargetView], runs: set[int],
+                   times: list[str], info: dict[str, Any]) -> None:
     for view in targets.values():
         # An SSH session has both a cast and its text form: show the cast (it keeps what the
         # cursor did), and the text form only when no cast is there.
@@ -374,11 +435,14 @@ def _read_text(path: Path) -> tuple[str, bool]:
 
 def _cast_transcript(path: Path, artifact: Artifact) -> Transcript:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CAST_BYTES + 1)
     except OSError as exc:
         return Transcript(artifact.path, artifact.path, artifact.sha256, "asciicast v2 (unreadable)", [], 0,
                           [f"cannot read: {exc.strerror or exc}"], kind="asciicast")
-    cast = render_cast(raw)
+    cast = render_cast(raw[:MAX_CAST_BYTES])
+    if len(raw) > MAX_CAST_BYTES:
+        cast.problems.append(f"only the first {MAX_CAST_BYTES >> 20} MiB of the recording are shown")
     start = _dt.datetime.fromtimestamp(cast.start, _dt.UTC) if cast.start else None
     lines = []
     for line in cast.lines[:MAX_TRANSCRIPT_LINES]:
@@ -499,7 +563,8 @@ def _authorization(payload: Path, auth: Any, artifacts: dict[str, Artifact]) -> 
         return None
     rel = str(auth["path"])
     journaled = artifacts.get(rel)
-    preview, note = images.document_preview(payload / rel)
+    found = inside(payload, rel)
+    preview, note = images.document_preview(found) if found else (None, "not in the case folder: not shown")
     return Authorization(
         name=visible(str(auth.get("original_name") or rel)), path=visible(rel), sha256=str(auth.get("sha256") or ""),
         size=int(auth.get("size") or 0), preview=preview, preview_note=note,

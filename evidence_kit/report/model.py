@@ -254,6 +254,7 @@ class ReportData:
     journal_head: str = ""
     runs: int = 0
     paper: str = "A4"
+    problems: list[str] = field(default_factory=list)  # what could not be read from the archive
 
     @property
     def outcome_counts(self) -> list[tuple[str, int]]:
