@@ -388,7 +388,7 @@ def _entry(data: ReportData, entry: dict[str, Any], payload: Path, targets: dict
         return
     path = found
     if kind == "screenshot":
-        originals[artifact.sha256] = (artifact, edata)
+        originals[artifact.path] = (artifact, edata)
     elif kind == "screenshot_stamped":
         stamped.append((view, edata, artifact))
     elif kind == "asciicast":
@@ -416,13 +416,15 @@ def _after_entries(data: ReportData, payload: Path, targets: dict[str, TargetVie
 
 
 def _identity_short(identity: dict[str, Any]) -> str:
-    keys = ("host_key", "tls_leaf_sha256", "certificate_sha256", "account", "privilege", "mode")
+    keys = ("host_key", "tls_leaf_sha256", "certificate_sha256", "server_ip", "account", "privilege", "mode")
     parts = []
     for k in keys:
         v = identity.get(k)
         if v not in (None, ""):
+            if k == "server_ip" and identity.get("server_port"):
+                v = f"{v}:{identity['server_port']}"
             label = {"tls_leaf_sha256": "cert sha256", "certificate_sha256": "cert sha256",
-                     "host_key": "host key"}.get(k, k)
+                     "host_key": "host key", "server_ip": "server"}.get(k, k)
             parts.append(f"{label} {_short(v, 80)}")
     return "; ".join(parts)
 
@@ -501,11 +503,17 @@ def _certificates(path: Path, source: str) -> list[CertificateView]:
 def _screenshots(payload: Path, stamped: list[tuple[TargetView, dict[str, Any], Artifact]],
                  originals: dict[str, tuple[Artifact, dict[str, Any]]], targets: dict[str, TargetView],
                  compact: bool = False) -> None:
+    """Pair each stamped copy with its original: the path it names if that file has the hash it
+    names, else a file of that target with that hash (two targets can show identical screens)."""
     used: set[str] = set()
     for view, edata, art in stamped:
         orig_sha = str(edata.get("original_sha256") or "")
-        orig = originals.get(orig_sha)
-        used.add(orig_sha)
+        named = originals.get(visible(str(edata.get("original") or "")))
+        orig = named if named and named[0].sha256 == orig_sha else next(
+            (o for path, o in originals.items()
+             if path not in used and o[0].sha256 == orig_sha and o[0].target == art.target), None)
+        if orig is not None:
+            used.add(orig[0].path)
         odata = orig[1] if orig else {}
         view.screenshots.append(Screenshot(
             seq=_int(edata.get("seq") or odata.get("seq")), label=visible(str(edata.get("label") or "")),
@@ -515,8 +523,8 @@ def _screenshots(payload: Path, stamped: list[tuple[TargetView, dict[str, Any], 
             original_sha256=orig_sha or None, stamped=True, image=_image(payload / art.path, compact),
             original_hash_ok=orig is not None,
         ))
-    for sha, (art, odata) in originals.items():
-        if sha in used or not art.target:
+    for path, (art, odata) in originals.items():
+        if path in used or not art.target:
             continue
         owner = targets.get(str(art.target))
         if owner is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from evidence_kit.capture import capture
 from evidence_kit.drivers.base import RunOptions
@@ -34,6 +35,7 @@ class Sealed:
     tsa_root: Path
     secrets: list[str]
     target_names: list[str]
+    cockpit: bool = False  # real Cockpit web captures are in the case
 
 
 def authorization_pdf(path: Path) -> Path:
@@ -88,8 +90,24 @@ def report_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TSA]:
     tsa.stop()
 
 
+def _cockpit_rows(request: pytest.FixtureRequest, env: dict[str, str]) -> list[dict[str, str]]:
+    """Real Cockpit web logins (one good, one wrong) when Cockpit can run here."""
+    try:
+        cockpit = request.getfixturevalue("cockpit")
+    except pytest.skip.Exception:
+        return []
+    env.update({"EKT_CK_PW": cockpit.user.password, "EKT_CK_BAD": random_password("Wrong")})
+    return [
+        {"name": "cockpit-good", "profile": "cockpit_web", "url": cockpit.url, "username": cockpit.user.name,
+         "password": "env:EKT_CK_PW"},
+        {"name": "cockpit-wrong", "profile": "cockpit_web", "url": cockpit.url, "username": cockpit.user.name,
+         "password": "env:EKT_CK_BAD"},
+    ]
+
+
 @pytest.fixture(scope="session")
-def sealed(sshd_targets: SshdTargets, report_tsa: TSA, tmp_path_factory: pytest.TempPathFactory) -> Sealed:
+def sealed(sshd_targets: SshdTargets, report_tsa: TSA, tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Sealed:
     folder = tmp_path_factory.mktemp("report-case")
     keys = generate(folder / "keys")
     auth = authorization_pdf(folder / "authorization-letter.pdf")
@@ -103,12 +121,19 @@ def sealed(sshd_targets: SshdTargets, report_tsa: TSA, tmp_path_factory: pytest.
         "client": "Contoso Ltd", "provider": "Example MSP", "technician": "Test Runner",
         "authorization": str(auth),
     })
+    web = _cockpit_rows(request, env)
+    if web:
+        doc = yaml.safe_load(inv_path.read_text())
+        doc["targets"].extend(web)
+        inv_path.write_text(yaml.safe_dump(doc, sort_keys=False))
     inventory = load_inventory(inv_path, ProfileRegistry())
     case_root = folder / "case"
-    result = capture(inventory, case_root, SecretResolver(environ=env, base_dir=folder), RunOptions(concurrency=3))
+    result = capture(inventory, case_root, SecretResolver(environ=env, base_dir=folder), RunOptions(concurrency=5))
     outcomes = {r.name: r.outcome.value for r in result.results}
-    assert outcomes == {"linux-host": "login_ok", "hostile-banner-host": "login_ok",
-                        "cisco-limited": "login_limited"}, outcomes
+    expected = {"linux-host": "login_ok", "hostile-banner-host": "login_ok", "cisco-limited": "login_limited"}
+    if web:
+        expected.update({"cockpit-good": "login_limited", "cockpit-wrong": "auth_failed"})
+    assert outcomes == expected, outcomes
     # A second run into the same case, through the case API: a failed web login with a
     # real Chromium screenshot, and a terminal session full of escape sequences.
     web_password = random_password("Web")
@@ -124,5 +149,7 @@ def sealed(sshd_targets: SshdTargets, report_tsa: TSA, tmp_path_factory: pytest.
         folder=folder, archive=archive, case_root=case_root, case_id=result.case_id,
         identity=folder / "keys" / "age-identity.txt", public_key=folder / "keys" / "signing-public.pem",
         tsa_root=report_tsa.root_pem, secrets=[*env.values(), web_password],
-        target_names=["linux-host", "hostile-banner-host", "cisco-limited", "web-portal", "ansi-switch"],
+        target_names=["linux-host", "hostile-banner-host", "cisco-limited", "web-portal", "ansi-switch",
+                      *[str(row["name"]) for row in web]],
+        cockpit=bool(web),
     )
