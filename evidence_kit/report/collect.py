@@ -347,9 +347,7 @@ def _entry(data: ReportData, entry: dict[str, Any], payload: Path, targets: dict
     if event == "run_started":
         _versions(data, edata, int(entry.get("run") or 0))
     if not name:
-        if artifact is not None:
-            data.case_files.append(artifact)
-        return
+        return  # case-level entries: their artifacts are in data.artifacts (Appendix A)
     name = str(name)
     view = targets.get(name)
     if view is None:

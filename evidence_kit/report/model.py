@@ -244,7 +244,6 @@ class ReportData:
     clock: list[tuple[str, str]] = field(default_factory=list)
     targets: list[TargetView] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
-    case_files: list[Artifact] = field(default_factory=list)  # journaled files that belong to no target
     versions: list[VersionRow] = field(default_factory=list)
     commitment_params: list[tuple[str, str]] = field(default_factory=list)
     commitment_derivation: str = ""  # as the sealed commitments.json states it

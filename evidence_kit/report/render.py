@@ -29,10 +29,6 @@ PAPERS = {"a4": "A4", "letter": "Letter"}
 MARGIN = {"top": "14mm", "bottom": "18mm", "left": "13mm", "right": "13mm"}
 
 
-class PdfProblem(Exception):
-    pass
-
-
 def environment() -> Any:
     import jinja2
 
