@@ -44,6 +44,17 @@ class DemoResult:
         return self.capture is not None and self.archive is not None and self.verified
 
 
+AUTHORIZATION = """\
+DEMONSTRATION ONLY - NOT A REAL AUTHORIZATION
+
+Contoso Ltd (demo) authorizes Example MSP (demo) to log into the assets listed in the attached
+inventory with the credentials being handed over, on {day}, for the sole purpose of recording
+evidence that each credential works, and to give the sealed evidence to Contoso Ltd (demo).
+
+Signed: ______________________  (client)        Signed: ______________________  (provider)
+"""
+
+
 def _inventory_yaml(targets: list[str], recipient: str) -> str:
     return (
         "# Written by `evidence-kit demo`. Secrets are references (env:...), never values.\n"
@@ -52,6 +63,7 @@ def _inventory_yaml(targets: list[str], recipient: str) -> str:
         "  provider: Example MSP (demo)\n"
         "  technician: Demo Technician\n"
         "  purpose: evidence-kit demonstration handover\n"
+        "  authorization: authorization-letter.txt\n"
         f"  recipients: [{recipient}]\n"
         "targets:\n" + "".join(targets)
     )
@@ -134,6 +146,7 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
                 f"     username: {portal.username}, password: env:DEMO_WEB_WRONG, totp: env:DEMO_WEB_TOTP}}\n",
             ]
         result.used_secrets = [Secret(v, f"env:{k}") for k, v in env.items()]
+        (folder / "authorization-letter.txt").write_text(AUTHORIZATION.format(day=stamp[:8]), encoding="utf-8")
         inventory_path = folder / "inventory.yaml"
         inventory_path.write_text(_inventory_yaml(targets, made.recipient), encoding="utf-8")
         inventory = load_inventory(inventory_path, ProfileRegistry())
