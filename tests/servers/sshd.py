@@ -59,6 +59,7 @@ class Role:
     enable: bool = False  # the account has an enable password file
     key: bool = False
     banner: str | None = None  # "html" | "huge"
+    kbd_only: bool = False  # password only through keyboard-interactive (PAM), as many devices do
     expect: str = "login_ok"
     identity: str = ""  # text the identity commands print (checked in transcripts)
 
@@ -66,6 +67,7 @@ class Role:
 ROLES: tuple[Role, ...] = (
     Role("linux", "lnx", "linux", identity="GNU/Linux"),
     Role("key", "key", "linux", key=True, identity="GNU/Linux"),
+    Role("kbd", "kbd", "linux", kbd_only=True, identity="GNU/Linux"),
     Role("cisco_ios", "ios", "cisco_ios", "cisco_ios", ("--start", "user"), enable=True,
          identity="Cisco IOS XE Software, Version 17.09.04a"),
     Role("cisco_nxos", "nxos", "cisco_nxos", "cisco_nxos", identity="NXOS: version 10.3(4a)"),
@@ -299,6 +301,8 @@ class SshdServer:
                 shutil.chown(secret_file, system_user, system_user)
                 command += ["--enable-file", str(secret_file)]
             block.append("    ForceCommand " + " ".join(command))
+        if role.kbd_only:
+            block.append("    PasswordAuthentication no")
         if role.key:
             key_file = self.workdir / f"id_ed25519_{role.tag}"
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ekt-{role.tag}", "-f", str(key_file)])
