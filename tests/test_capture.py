@@ -211,3 +211,19 @@ def test_run_refuses_bad_signing_key_before_capturing(tmp_path: Path, device: De
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "case").exists()
+
+
+def test_demo_without_a_browser_says_so_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import evidence_kit.browser as browser
+    from evidence_kit.demo import run_demo
+
+    monkeypatch.setattr(browser, "managed_chromium", lambda environ=None: None)
+    monkeypatch.setattr(browser, "system_chromium", lambda: None)
+    monkeypatch.delenv("EVIDENCE_KIT_BROWSER", raising=False)
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", echo=lines.append, web=True)
+    assert result.ok, "\n".join(lines)
+    assert any(line.startswith("no browser, so the web part is skipped") for line in lines)
+    assert {r.name for r in result.capture.results} == {"demo-router", "demo-router-wrong-password"}  # type: ignore[union-attr]
+    assert result.report is not None and result.report.exists()
+    assert not result.report.with_suffix(".pdf").exists()
