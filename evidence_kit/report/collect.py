@@ -41,6 +41,7 @@ from evidence_kit.seal.model import (
     BAG_INFO,
     COMMITMENTS,
     DATA_DIR,
+    INFO_SEALED,
     SIGNATURE,
     SIGNED_FILE,
     SIGNER_PEM,
@@ -278,8 +279,12 @@ def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None, co
     _flatten("", info.get("commitments") or {}, data.commitment_params)
 
     sealed = _receipt_sealed(receipt, report)
+    signed_bag = report.ok and dict(data.bag_info).get(INFO_SEALED, "")
     if sealed:
         data.sealed_local, data.sealed_local_source = sealed, "the signer's clock, from the signed receipt"
+    elif signed_bag:
+        sealed = signed_bag
+        data.sealed_local, data.sealed_local_source = sealed, "the signer's clock, from the signed bag-info.txt"
     else:
         day = dict(data.bag_info).get("Bagging-Date", "")
         data.sealed_local = day

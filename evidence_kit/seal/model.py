@@ -43,6 +43,7 @@ INFO_JOURNAL_HEAD = "Evidence-Kit-Journal-Head"
 INFO_JOURNAL_ENTRIES = "Evidence-Kit-Journal-Entries"
 INFO_TOOL_VERSION = "Evidence-Kit-Version"
 INFO_TIMESTAMPED = "Evidence-Kit-Trusted-Time"
+INFO_SEALED = "Evidence-Kit-Sealed"  # the sealing host's UTC time, inside the signed bag
 
 
 def tsr_name(index: int) -> str:

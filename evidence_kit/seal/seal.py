@@ -35,6 +35,7 @@ from evidence_kit.seal.model import (
     INFO_CASE_ID,
     INFO_JOURNAL_ENTRIES,
     INFO_JOURNAL_HEAD,
+    INFO_SEALED,
     INFO_TIMESTAMPED,
     INFO_TOOL_VERSION,
     MANIFESTS,
@@ -276,12 +277,13 @@ def _stream_inner(the_plan: _Plan, options: SealOptions, signing_key: Any, pool:
     state["payload_bytes"] = sum(d.size for d in digests.values())
 
     info = the_plan.info
+    sealed_at = _dt.datetime.now(_dt.UTC)
     fields = [
         ("Source-Organization", str(info.get("provider", ""))),
         ("Contact-Name", str(info.get("technician", ""))),
         ("External-Description", f"{info.get('client', '')}: {info.get('purpose', '')}"),
         ("External-Identifier", the_plan.case_id),
-        ("Bagging-Date", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d")),
+        ("Bagging-Date", sealed_at.strftime("%Y-%m-%d")),
         ("Payload-Oxum", f"{state['payload_bytes']}.{len(digests)}"),
         ("Bag-Software-Agent", f"evidence-kit {__version__}"),
         (INFO_CASE_ID, the_plan.case_id),
@@ -289,6 +291,7 @@ def _stream_inner(the_plan: _Plan, options: SealOptions, signing_key: Any, pool:
         (INFO_JOURNAL_ENTRIES, str(the_plan.journal_entries)),
         (INFO_TOOL_VERSION, __version__),
         (INFO_TIMESTAMPED, "yes" if options.tsa_urls else "no"),
+        (INFO_SEALED, sealed_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
     ]
     tag_files: dict[str, bytes] = {
         BAGIT_TXT: bag.BAGIT_TXT_BODY,
