@@ -174,6 +174,14 @@ def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any) -> 
         wanted = list(dict.fromkeys([*case_recipients, *options.recipients]))
         if not wanted:
             raise UsageError("no recipient: give --recipient (or --passphrase)")
+        extra = [r for r in options.recipients if r not in case_recipients]
+        if case_recipients and extra and not the_plan.info.get("authorization"):
+            # DESIGN: the client is always a recipient; anyone else (a new provider) needs the
+            # client's written authorization attached to the case.
+            raise UsageError(
+                f"--recipient {extra[0][:24]}... is not one of the case's (client) recipients; sealing for "
+                "anyone else needs the client's written authorization in the case (inventory case.authorization)"
+            )
         recipient_objs, recipient_texts = keys.load_recipients(wanted)
 
     partial = output.with_name(output.name + ".partial")

@@ -37,10 +37,14 @@ def make_keyset(folder: Path) -> Keyset:
                   folder / keys.SIGNING_PUB_FILE, made.signer_fingerprint)
 
 
-def make_case(root: Path, payload: bytes = b"", recipients: tuple[str, ...] = ()) -> Path:
+def make_case(root: Path, payload: bytes = b"", recipients: tuple[str, ...] = (),
+              authorization: bool = True) -> Path:
     """A case with two targets, a few artifacts (text and binary) and credential commitments."""
-    auth = root.parent / "authorization-letter.txt"
+    auth: Path | None = root.parent / "authorization-letter.txt"
+    assert auth is not None
     auth.write_text("Contoso authorizes Example MSP to test the handed-over credentials.\n")
+    if not authorization:
+        auth = None
     case = Case.open_for_capture(
         root, CaseDetails(client="Contoso Ltd", provider="Example MSP", technician="J. Doe",
                           authorization=auth, recipients=recipients),

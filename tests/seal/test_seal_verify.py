@@ -157,6 +157,22 @@ def test_case_recipients_are_always_added(tmp_path: Path, keyset: Keyset, other_
     assert passphrase.exit_code == 2 and "client must always be one" in passphrase.output
 
 
+def test_other_recipients_need_the_clients_authorization(tmp_path: Path, keyset: Keyset,
+                                                         other_keyset: Keyset) -> None:
+    from tests.seal.helpers import make_case
+
+    # The case names the client (other_keyset); sealing also to keyset (a new provider, say)
+    # without an authorization document in the case is refused before anything is written.
+    case = make_case(tmp_path / "case", recipients=(other_keyset.recipient,), authorization=False)
+    out = tmp_path / "c.age"
+    refused = run_cli(seal_args(case, keyset, out))
+    assert refused.exit_code == 2 and "written authorization" in refused.output
+    assert not out.exists()
+    # Sealing to the client alone needs no authorization.
+    alone = run_cli(["seal", case, "--sign-key", keyset.sign_key, "-o", tmp_path / "client.age"])
+    assert alone.exit_code == 0, alone.output
+
+
 def test_seal_with_tsa_and_verify_chain(case_dir: Path, keyset: Keyset, tsa: TSA, tmp_path: Path) -> None:
     out = tmp_path / "t.age"
     result = run_cli(seal_args(case_dir, keyset, out, "--tsa", tsa.url, "--tsa-ca", tsa.root_pem))
