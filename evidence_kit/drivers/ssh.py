@@ -30,7 +30,7 @@ from evidence_kit.drivers.terminal import (
     summarize,
 )
 from evidence_kit.logfilter import install_log_redaction
-from evidence_kit.profiles.ssh import SshProfile
+from evidence_kit.profiles.ssh import Mode, SshProfile
 
 if TYPE_CHECKING:
     import paramiko
@@ -55,6 +55,12 @@ class _Done(Exception):
 def fingerprint_sha256(key_bytes: bytes) -> str:
     """OpenSSH's form: SHA256: + unpadded base64 of the SHA-256 of the key blob."""
     return "SHA256:" + base64.b64encode(hashlib.sha256(key_bytes).digest()).decode().rstrip("=")
+
+
+def _expected_mode(profile: SshProfile, override: str | None) -> Mode:
+    """The mode the credential should reach: the target's override when it names a mode."""
+    names = {m.name for m in profile.modes}
+    return profile.mode(override if override in names else profile.expected_mode)
 
 
 @dataclass
@@ -391,8 +397,7 @@ class SshDriver(Driver):
             del login_output
 
         reached = profile.mode(mode)
-        expected_name = target.expected or profile.expected_mode
-        expected = next((m for m in profile.modes if m.name == expected_name), profile.mode(profile.expected_mode))
+        expected = _expected_mode(profile, target.expected)
         session.set_identity(mode=reached.name, privilege=reached.privilege, expected_mode=expected.name)
         self._exit(profile, term, recorder)
         if reached.privilege >= expected.privilege:
@@ -405,9 +410,7 @@ class SshDriver(Driver):
     ) -> str:
         """Climb to the expected mode if the profile says how and the inventory has the secret."""
         session, t = job.session, job.target.timeouts
-        expected = profile.mode(job.target.expected or profile.expected_mode) if (
-            job.target.expected in {m.name for m in profile.modes} or job.target.expected is None
-        ) else profile.mode(profile.expected_mode)
+        expected = _expected_mode(profile, job.target.expected)
         current = profile.mode(mode)
         for step in sorted(profile.modes, key=lambda m: m.privilege):
             if step.privilege <= current.privilege or step.privilege > expected.privilege or step.enter is None:
