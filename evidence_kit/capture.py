@@ -37,7 +37,10 @@ class Progress:
 class CaptureReport:
     case_root: Path
     case_id: str
+    run: int
     results: list[TargetResult] = field(default_factory=list)
+    # target -> (outcome in the case's previous run or None if new, outcome now); only changes
+    changes: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     @property
     def all_ok(self) -> bool:
@@ -53,6 +56,7 @@ class CaptureReport:
         return {
             "case": str(self.case_root), "case_id": self.case_id, "all_ok": self.all_ok,
             "counts": self.counts(), "targets": [r.as_dict() for r in self.results],
+            "changed_since_last_run": {k: {"before": b, "now": n} for k, (b, n) in self.changes.items()},
         }
 
 
@@ -130,6 +134,7 @@ def capture(
     secrets = resolve_secrets(inventory, targets, resolver)
 
     facts = run_facts(inventory.sha256, {"inventory": inventory.path.name, "targets": [t.name for t in targets]})
+    before = previous_outcomes(Path(case_root))
     case = Case.open_for_capture(Path(case_root), details, facts, case_id=case_id)
     drivers = _Drivers(options)
     results: dict[str, TargetResult] = {}
@@ -164,7 +169,10 @@ def capture(
                 future.result()
     finally:
         drivers.close()
-        report = CaptureReport(case.root, case.case_id, [results[t.name] for t in targets if t.name in results])
+        report = CaptureReport(case.root, case.case_id, case.journal.run,
+                               [results[t.name] for t in targets if t.name in results])
+        report.changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
+                          if before and before.get(r.name) != r.outcome.value}
         case.close({"counts": report.counts(), "targets": len(targets)})
     return report
 

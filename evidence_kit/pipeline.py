@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.capture import CaptureReport, Progress, capture, previous_outcomes
+from evidence_kit.capture import CaptureReport, Progress, capture
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.inventory import Inventory
 from evidence_kit.secrets import SecretResolver
@@ -15,12 +15,10 @@ from evidence_kit.secrets import SecretResolver
 @dataclass
 class ScheduledRun:
     capture: CaptureReport
-    changes: dict[str, tuple[str | None, str]]
     seal: Any  # evidence_kit.seal.model.SealResult
 
     def as_dict(self) -> dict[str, Any]:
         data = self.capture.as_dict()
-        data["changed_since_last_run"] = {k: {"before": b, "now": n} for k, (b, n) in self.changes.items()}
         data["seal"] = self.seal.as_dict()
         return data
 
@@ -45,18 +43,14 @@ def capture_and_seal(
     only: list[str] | None = None,
     progress: Progress | None = None,
 ) -> ScheduledRun:
-    from evidence_kit.case.journal import JOURNAL_NAME, check_journal, utc_now
+    from evidence_kit.case.journal import utc_now
     from evidence_kit.seal.seal import SealOptions, seal
 
-    before = previous_outcomes(case_root)
     report = capture(inventory, case_root, resolver, options, only, progress)
-    changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
-               if before and before.get(r.name) != r.outcome.value}
-    run = check_journal(Path(case_root) / JOURNAL_NAME).last_run
     archive_dir.mkdir(parents=True, exist_ok=True)
-    output = archive_dir / archive_name(report.case_id, run, utc_now())
+    output = archive_dir / archive_name(report.case_id, report.run, utc_now())
     sealed = seal(SealOptions(
         case_dir=Path(case_root), output=output, sign_key=sign_key, recipients=recipients,
         passphrase=passphrase, tsa_urls=list(tsa_urls or []), tsa_roots=list(tsa_roots or []),
     ))
-    return ScheduledRun(report, changes, sealed)
+    return ScheduledRun(report, sealed)

@@ -74,22 +74,17 @@ def capture(**kwargs) -> None:
 
     Exit 0 when every target ended login_ok, 1 when any did not, 2 for bad input.
     """
-    from evidence_kit.capture import Progress, capture, previous_outcomes
+    from evidence_kit.capture import Progress, capture
     from evidence_kit.cli.ui import CaptureProgress, print_json, print_summary
 
     p = _prepare(**kwargs)
-    before = previous_outcomes(p.case_root)
     with CaptureProgress(len(p.inventory.select(p.only)), quiet=kwargs["as_json"]) as bar:
         report = capture(p.inventory, p.case_root, p.resolver, p.options, p.only,
                          Progress(started=bar.started, finished=bar.finished))
-    changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
-               if before and before.get(r.name) != r.outcome.value}
     if kwargs["as_json"]:
-        data = report.as_dict()
-        data["changed_since_last_run"] = {k: {"before": b, "now": n} for k, (b, n) in changes.items()}
-        print_json(data)
+        print_json(report.as_dict())
     else:
-        print_summary(report, changes)
+        print_summary(report)
     raise SystemExit(EXIT_OK if report.all_ok else EXIT_CHECK_FAILED)
 
 
@@ -136,7 +131,7 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
     if kwargs["as_json"]:
         print_json(result.as_dict())
     else:
-        print_summary(result.capture, result.changes)
+        print_summary(result.capture)
         click.echo(f"sealed: {result.seal.archive} (sha256 {result.seal.sha256})")
         click.echo(f"receipt: {result.seal.receipt}")
     raise SystemExit(EXIT_OK if result.capture.all_ok else EXIT_CHECK_FAILED)

@@ -72,8 +72,9 @@ def _line(result: Any, markup: bool) -> str:
     return f"{text} - {result.detail}"
 
 
-def print_summary(report: Any, changes: dict[str, tuple[str | None, str]] | None = None) -> None:
+def print_summary(report: Any) -> None:
     """The table of outcomes at the end of a capture (rich on a terminal, plain otherwise)."""
+    changes = report.changes
     rows = []
     for r in report.results:
         identity = r.identity.get("host_key") or r.identity.get("certificate_sha256") or r.identity.get("account", "")
