@@ -32,7 +32,7 @@ from typing import Any
 
 from evidence_kit.case.artifacts import ArtifactRecord, ArtifactWriter, sha256_file
 from evidence_kit.case.commitments import CommitmentParams, commit
-from evidence_kit.case.journal import JOURNAL_NAME, Journal, check_journal, utc_now
+from evidence_kit.case.journal import GENESIS, JOURNAL_NAME, Journal, JournalCheck, check_journal, utc_now
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.errors import CaseError
 from evidence_kit.logfilter import register_secret
@@ -278,7 +278,7 @@ class Case:
             info = _new_case_info(root, details, run_facts, case_id)
             case_file.write_bytes(json.dumps(info, indent=2, sort_keys=True).encode() + b"\n")
             _fsync_path(case_file)
-            journal = Journal.open(journal_path, run=1, check=_empty_check())
+            journal = Journal.open(journal_path, run=1, check=JournalCheck(True, 0, GENESIS))  # a new journal: nothing before it
             digest, size = sha256_file(case_file)
             journal.append(
                 "case_created",
@@ -345,11 +345,6 @@ def load_case_info(root: Path) -> dict[str, Any]:
         raise CaseError(f"{path}: not an evidence-kit case file (format {CASE_FORMAT} expected)")
     return info
 
-
-def _empty_check():
-    from evidence_kit.case.journal import GENESIS, JournalCheck
-
-    return JournalCheck(True, 0, GENESIS)
 
 
 def _new_case_info(
