@@ -278,7 +278,7 @@ class Case:
             info = _new_case_info(root, details, run_facts, case_id)
             case_file.write_bytes(json.dumps(info, indent=2, sort_keys=True).encode() + b"\n")
             _fsync_path(case_file)
-            journal = Journal.open(journal_path, run=1, check=JournalCheck(True, 0, GENESIS))  # a new journal: nothing before it
+            journal = Journal.open(journal_path, run=1, check=JournalCheck(True, 0, GENESIS))
             digest, size = sha256_file(case_file)
             journal.append(
                 "case_created",
