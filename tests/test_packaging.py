@@ -15,8 +15,8 @@ def test_wheel_ships_profiles_and_templates(tmp_path: Path) -> None:
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("evidence_kit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for profile in (ROOT / "profiles").glob("*.yaml"):
-        assert f"evidence_kit/builtin_profiles/{profile.name}" in names, profile.name
+    for profile in (ROOT / "evidence_kit" / "profiles" / "builtin").glob("*.yaml"):
+        assert f"evidence_kit/profiles/builtin/{profile.name}" in names, profile.name
     for template in (ROOT / "evidence_kit/report/templates").iterdir():
         assert f"evidence_kit/report/templates/{template.name}" in names, template.name
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -82,7 +82,7 @@ def _where(doc: Any, loc: list[Any]) -> str | None:
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("evidence_kit.builtin_profiles")))
+    return Path(str(resources.files("evidence_kit.profiles.builtin")))
 
 
 class ProfileRegistry:

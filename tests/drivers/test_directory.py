@@ -309,7 +309,7 @@ def test_cli_capture_exit_codes(samba_ad: SambaAD, tmp_path: Path) -> None:
 
 
 def test_profile_lints_and_loads() -> None:
-    [res] = lint([Path(__file__).parents[2] / "profiles" / "active_directory.yaml"])
+    [res] = lint([Path(__file__).parents[2] / "evidence_kit" / "profiles" / "builtin" / "active_directory.yaml"])
     assert res.ok, res.message
     profile = ProfileRegistry().get("active_directory").profile
     assert isinstance(profile, DirectoryProfile)
