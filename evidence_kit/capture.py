@@ -34,7 +34,7 @@ class Progress:
 
 
 @dataclass
-class CaptureReport:
+class CaptureResult:
     case_root: Path
     case_id: str
     run: int
@@ -122,7 +122,7 @@ def capture(
     only: list[str] | None = None,
     progress: Progress | None = None,
     case_id: str | None = None,
-) -> CaptureReport:
+) -> CaptureResult:
     install_log_redaction()
     options = options or RunOptions()
     progress = progress or Progress()
@@ -169,7 +169,7 @@ def capture(
                 future.result()
     finally:
         drivers.close()
-        report = CaptureReport(case.root, case.case_id, case.journal.run,
+        report = CaptureResult(case.root, case.case_id, case.journal.run,
                                [results[t.name] for t in targets if t.name in results])
         report.changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
                           if before and before.get(r.name) != r.outcome.value}

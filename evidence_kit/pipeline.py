@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.capture import CaptureReport, Progress, capture
+from evidence_kit.capture import CaptureResult, Progress, capture
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.inventory import Inventory
 from evidence_kit.secrets import SecretResolver
@@ -14,7 +14,7 @@ from evidence_kit.secrets import SecretResolver
 
 @dataclass
 class ScheduledRun:
-    capture: CaptureReport
+    capture: CaptureResult
     seal: Any  # evidence_kit.seal.model.SealResult
 
     def as_dict(self) -> dict[str, Any]:

@@ -54,7 +54,7 @@ class TlsInfo:
 
     @property
     def leaf_sha256(self) -> str:
-        return fingerprint_sha256(self.chain_der[0]) if self.chain_der else ""
+        return cert_sha256(self.chain_der[0]) if self.chain_der else ""
 
     @property
     def self_signed(self) -> bool:
@@ -81,7 +81,7 @@ class TlsInfo:
         }
 
 
-def fingerprint_sha256(der: bytes) -> str:
+def cert_sha256(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
@@ -138,7 +138,7 @@ def summarize(der: bytes) -> CertSummary:
         not_before=cert.not_valid_before_utc.isoformat().replace("+00:00", "Z"),
         not_after=cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
         serial=format(cert.serial_number, "x"),
-        sha256=fingerprint_sha256(der),
+        sha256=cert_sha256(der),
         san=san,
     )
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from evidence_kit.tlsinfo import TlsInfo, colon_form, fingerprint_sha256
+from evidence_kit.tlsinfo import TlsInfo, cert_sha256, colon_form
 from evidence_kit.tlstrust import judge, verify_chain
 
 
@@ -66,7 +66,7 @@ def test_verify_chain_against_a_trust_store(pki: dict[str, object]) -> None:
 def test_judge_pin_wins_then_trust_then_allow_self_signed(pki: dict[str, object]) -> None:
     leaf = pki["leaf"]
     assert isinstance(leaf, bytes)
-    good = fingerprint_sha256(leaf)
+    good = cert_sha256(leaf)
     untrusted = _info(leaf, verified=False, error="unknown issuer")
     assert judge(untrusted, colon_form(good), False).basis == "pinned"
     refused = judge(_info(leaf, verified=True), "00" * 32, True)

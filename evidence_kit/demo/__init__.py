@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.capture import CaptureReport, Progress, capture
+from evidence_kit.capture import CaptureResult, Progress, capture
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.errors import BrowserNotFoundError
 from evidence_kit.inventory import load_inventory
@@ -30,7 +30,7 @@ Echo = Callable[[str], None]
 @dataclass
 class DemoResult:
     folder: Path
-    capture: CaptureReport | None = None
+    capture: CaptureResult | None = None
     archive: Path | None = None
     report: Path | None = None
     verified: bool = False

@@ -58,13 +58,13 @@ class DemoDevice:
     _key: Any = None
 
     def start(self) -> DemoDevice:
-        from evidence_kit.drivers.ssh import fingerprint_sha256
+        from evidence_kit.drivers.ssh import ssh_fingerprint
         from evidence_kit.logfilter import install_log_redaction
 
         install_log_redaction()
 
         self._key = _host_key()
-        self.fingerprint = fingerprint_sha256(self._key.asbytes())
+        self.fingerprint = ssh_fingerprint(self._key.asbytes())
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((self.host, 0))

@@ -52,7 +52,7 @@ class _Done(Exception):
         self.detail = detail
 
 
-def fingerprint_sha256(key_bytes: bytes) -> str:
+def ssh_fingerprint(key_bytes: bytes) -> str:
     """OpenSSH's form: SHA256: + unpadded base64 of the SHA-256 of the key blob."""
     return "SHA256:" + base64.b64encode(hashlib.sha256(key_bytes).digest()).decode().rstrip("=")
 
@@ -187,7 +187,7 @@ class SshDriver(Driver):
         target, session = job.target, job.session
         key = transport.get_remote_server_key()
         blob = key.asbytes()
-        fp = fingerprint_sha256(blob)
+        fp = ssh_fingerprint(blob)
         session.set_identity(host_key=fp, host_key_type=key.get_name())
         session.add_artifact(
             "host_key.pub", f"{key.get_name()} {key.get_base64()}\n".encode(), kind="host_key",
@@ -211,7 +211,7 @@ class SshDriver(Driver):
             match = entry.get(key.get_name())
             if match is None and entry:
                 match = next(iter(entry.values()))
-            expected = fingerprint_sha256(match.asbytes()) if match is not None else "(host not in known_hosts)"
+            expected = ssh_fingerprint(match.asbytes()) if match is not None else "(host not in known_hosts)"
         if expected is None:
             session.event("host_key_check", {"result": "not pinned", "fingerprint": fp})
             return
@@ -238,7 +238,7 @@ class SshDriver(Driver):
                 methods_tried.append("publickey")
                 key = self._load_key(job)
                 session.event("auth_attempt", {"method": "publickey", "username": username,
-                                               "key_fingerprint": fingerprint_sha256(key.asbytes())})
+                                               "key_fingerprint": ssh_fingerprint(key.asbytes())})
                 try:
                     transport.auth_publickey(username, key)
                 except paramiko.AuthenticationException:

@@ -53,7 +53,7 @@ from evidence_kit.profiles.web import (
     WaitStep,
     WebProfile,
 )
-from evidence_kit.tlsinfo import TlsInfo, check_pin, fetch_chain, fingerprint_sha256
+from evidence_kit.tlsinfo import TlsInfo, cert_sha256, check_pin, fetch_chain
 from evidence_kit.tlstrust import judge
 
 POLL = 0.1  # seconds between marker checks while waiting
@@ -444,7 +444,7 @@ class _TargetRun:
         if not names:
             await self.journal("tls_browser", {"origin": origin, "available": False, "reason": "no certificate"})
             return
-        self.browser_leaf = fingerprint_sha256(base64.b64decode(names[0]))
+        self.browser_leaf = cert_sha256(base64.b64decode(names[0]))
         same = self.browser_leaf == self.tls.leaf_sha256
         await self.journal("tls_browser", {
             "origin": origin, "available": True, "leaf_sha256": self.browser_leaf,

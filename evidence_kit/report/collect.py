@@ -1,6 +1,6 @@
 """Read a verified, extracted archive into :class:`~evidence_kit.report.model.ReportData`.
 
-Input: the :class:`~evidence_kit.seal.model.Report` that ``verify``'s own code produced while
+Input: the :class:`~evidence_kit.seal.model.Verification` that ``verify``'s own code produced while
 extracting (the report never re-implements a check) and the bag folder it extracted. Only
 files that the verification read and hashed are opened here; when verification could not
 read the content safely, the report carries the verification table and nothing else.
@@ -45,8 +45,8 @@ from evidence_kit.seal.model import (
     SIGNATURE,
     SIGNED_FILE,
     SIGNER_PEM,
-    Report,
     Status,
+    Verification,
 )
 
 MAX_TRANSCRIPT_LINES = 5000  # per transcript; the full file is in the archive and the appendix
@@ -121,11 +121,11 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((visible(prefix), _short(value, 400)))
 
 
-def _checks(report: Report) -> list[CheckRow]:
+def _checks(report: Verification) -> list[CheckRow]:
     return [CheckRow(c.name, c.status.value, visible(c.detail)) for c in report.checks]
 
 
-def _trusted_times(report: Report, sealed_local: str) -> list[TrustedTime]:
+def _trusted_times(report: Verification, sealed_local: str) -> list[TrustedTime]:
     local = _parse_time(sealed_local) if sealed_local else None
     trust = {c.name: c.status for c in report.checks}
     out = []
@@ -144,7 +144,7 @@ def _trusted_times(report: Report, sealed_local: str) -> list[TrustedTime]:
     return out
 
 
-def _signer_trusted(report: Report) -> bool | None:
+def _signer_trusted(report: Verification) -> bool | None:
     for c in report.checks:
         if c.name == "signer":
             return {Status.PASSED: True, Status.FAILED: False}.get(c.status)
@@ -174,7 +174,7 @@ def _derivation(root: Path) -> str:
         return ""
 
 
-def _receipt_sealed(receipt: Path | None, report: Report) -> str:
+def _receipt_sealed(receipt: Path | None, report: Verification) -> str:
     """The signer's local seal time, from the receipt, when verify checked that receipt."""
     if receipt is None or not any(c.name == "receipt" and c.status is Status.PASSED for c in report.checks):
         return ""
@@ -230,13 +230,13 @@ print(f"journal: {n} entries, chain intact, head {prev}")
 """
 
 
-def _tsr_names(report: Report) -> list[str]:
+def _tsr_names(report: Verification) -> list[str]:
     names = [str(c.facts.get("file")) for c in report.checks
              if re.fullmatch(r"timestamp \d+", c.name) and c.facts.get("file")]
     return names
 
 
-def collect(report: Report, archive: Path, archive_sha256: str, archive_size: int, paper: str = "A4",
+def collect(report: Verification, archive: Path, archive_sha256: str, archive_size: int, paper: str = "A4",
             receipt: Path | None = None, passphrase: bool = False, compact_images: bool = False) -> ReportData:
     """Turn the verification result (and, when readable, the extracted bag) into report data."""
     root = Path(report.extracted_to) if report.extracted_to else None
@@ -263,7 +263,7 @@ def collect(report: Report, archive: Path, archive_sha256: str, archive_size: in
     return data
 
 
-def _fill(data: ReportData, report: Report, root: Path, receipt: Path | None, compact: bool) -> None:
+def _fill(data: ReportData, report: Verification, root: Path, receipt: Path | None, compact: bool) -> None:
     payload = root / DATA_DIR
     try:
         info = json.loads((payload / "case.json").read_bytes())

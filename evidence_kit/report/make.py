@@ -17,7 +17,7 @@ from typing import Any
 
 from evidence_kit.errors import EvidenceKitError, UsageError
 from evidence_kit.report.model import ReportResult
-from evidence_kit.seal.model import RECEIPT_SUFFIX, Report
+from evidence_kit.seal.model import RECEIPT_SUFFIX, Verification
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 
@@ -33,7 +33,7 @@ def output_format(out: Path) -> str:
     return fmt
 
 
-def _archive_sha256(report: Report, archive: Path) -> tuple[str, int]:
+def _archive_sha256(report: Verification, archive: Path) -> tuple[str, int]:
     for check in report.checks:
         if check.name == "decrypt" and check.facts.get("ciphertext_sha256"):
             return str(check.facts["ciphertext_sha256"]), int(check.facts.get("size") or archive.stat().st_size)

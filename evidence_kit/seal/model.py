@@ -77,7 +77,7 @@ class Check:
 
 
 @dataclass
-class Report:
+class Verification:
     """Every check verify ran, in order, plus what the reader should see first."""
 
     archive: str

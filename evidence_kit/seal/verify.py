@@ -48,8 +48,8 @@ from evidence_kit.seal.model import (
     SIGNED_FILE,
     SIGNER_PEM,
     TSR_PATTERN,
-    Report,
     Status,
+    Verification,
 )
 from evidence_kit.seal.timestamp import TimestampProblem, check_response
 
@@ -77,7 +77,7 @@ class VerifyOptions:
     workdir: Path | None = None
 
 
-def verify(options: VerifyOptions) -> Report:
+def verify(options: VerifyOptions) -> Verification:
     """Check everything in a temporary folder that is removed afterwards."""
     _require_archive(options.archive)
     tmp = Path(tempfile.mkdtemp(prefix="evidence-kit-verify-", dir=options.workdir))
@@ -87,7 +87,7 @@ def verify(options: VerifyOptions) -> Report:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def extract(options: VerifyOptions, dest: Path) -> Report:
+def extract(options: VerifyOptions, dest: Path) -> Verification:
     """Extract into ``dest`` (absent or empty) with the same safety rules, and check it."""
     _require_archive(options.archive)
     dest = Path(dest)
@@ -138,8 +138,8 @@ def _file_sha256(path: Path) -> tuple[str, int]:
     return reader.sha256.hexdigest(), reader.size
 
 
-def _run(options: VerifyOptions, dest: Path) -> Report:
-    report = Report(archive=str(options.archive))
+def _run(options: VerifyOptions, dest: Path) -> Verification:
+    report = Verification(archive=str(options.archive))
     archive_path = Path(options.archive)
     archive_size = archive_path.stat().st_size
     receipt_file = _find_receipt(options)
@@ -227,14 +227,14 @@ def _run(options: VerifyOptions, dest: Path) -> Report:
     return report
 
 
-def _rest_not_checked(report: Report, why: str) -> None:
+def _rest_not_checked(report: Verification, why: str) -> None:
     have = {c.name for c in report.checks}
     for name in ("archive", "bag", "signature", "signer", "timestamp", "journal", "receipt"):
         if name not in have:
             report.add(name, N, why)
 
 
-def _check_bag(report: Report, root: Path, files: dict[str, archive.FileDigest]) -> dict[str, str]:
+def _check_bag(report: Verification, root: Path, files: dict[str, archive.FileDigest]) -> dict[str, str]:
     try:
         info, summary = bag.check_bag(root, files)
     except bag.BagProblem as exc:
@@ -247,7 +247,7 @@ def _check_bag(report: Report, root: Path, files: dict[str, archive.FileDigest])
     return info
 
 
-def _check_signature(report: Report, root: Path, files: dict[str, archive.FileDigest],
+def _check_signature(report: Verification, root: Path, files: dict[str, archive.FileDigest],
                      options: VerifyOptions) -> tuple[str | None, bytes | None]:
     missing = [n for n in (SIGNED_FILE, SIGNATURE, SIGNER_PEM) if n not in files]
     if missing:
@@ -283,7 +283,7 @@ def _tsr_files(files: dict[str, archive.FileDigest]) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _check_timestamps(report: Report, root: Path, files: dict[str, archive.FileDigest], signature: bytes | None,
+def _check_timestamps(report: Verification, root: Path, files: dict[str, archive.FileDigest], signature: bytes | None,
                       info: dict[str, str], options: VerifyOptions) -> None:
     tsrs = _tsr_files(files)
     declared = info.get(INFO_TIMESTAMPED)
@@ -316,7 +316,7 @@ def _check_timestamps(report: Report, root: Path, files: dict[str, archive.FileD
             report.add(f"{label} trust", N, "no --tsa-ca given: the TSA's signature and identity were not checked")
 
 
-def _check_journal(report: Report, root: Path, files: dict[str, archive.FileDigest], info: dict[str, str],
+def _check_journal(report: Verification, root: Path, files: dict[str, archive.FileDigest], info: dict[str, str],
                    bag_name: str | None) -> str | None:
     journal = root / DATA_DIR / JOURNAL_NAME
     if f"{DATA_DIR}/{JOURNAL_NAME}" not in files:
@@ -364,7 +364,7 @@ def _check_journal(report: Report, root: Path, files: dict[str, archive.FileDige
     return case_id
 
 
-def _receipt_check(report: Report, path: Path, size: int, sha: str, signer: str | None, case_id: str | None,
+def _receipt_check(report: Verification, path: Path, size: int, sha: str, signer: str | None, case_id: str | None,
                    tag_sha: str | None, options: VerifyOptions) -> None:
     try:
         result = receipt.check(path, size, sha, signer, case_id, tag_sha, options.tsa_roots or None)
@@ -375,7 +375,7 @@ def _receipt_check(report: Report, path: Path, size: int, sha: str, signer: str 
     report.add("receipt", P, result.detail + times)
 
 
-def _check_credential(report: Report, root: Path, files: dict[str, archive.FileDigest],
+def _check_credential(report: Verification, root: Path, files: dict[str, archive.FileDigest],
                       query: CredentialQuery) -> None:
     try:
         case_info = json.loads((root / DATA_DIR / "case.json").read_bytes())

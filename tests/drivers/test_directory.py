@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from evidence_kit.capture import CaptureReport, capture
+from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.directory import AD_DATA_CODES, data_code, filetime, sid_to_bytes, sid_to_str, uac_flags
@@ -43,7 +43,7 @@ READ_OPS = {"connect", "starttls", "tls", "search", "bind", "whoami", "unbind", 
 @dataclass
 class AdRun:
     ad: SambaAD
-    report: CaptureReport
+    report: CaptureResult
     root: Path
     secrets: list[str]
 

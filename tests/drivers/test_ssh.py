@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from evidence_kit.capture import CaptureReport, capture
+from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry
@@ -22,7 +22,7 @@ from tests.servers.sshd import SSHD, InventoryTarget, SshdTargets, build_invento
 FAST = {"timeouts": {"connect": 5, "banner": 5, "auth": 20, "command": 10}}
 
 
-def run(tmp_path: Path, targets: list[InventoryTarget], monkeypatch: pytest.MonkeyPatch) -> CaptureReport:
+def run(tmp_path: Path, targets: list[InventoryTarget], monkeypatch: pytest.MonkeyPatch) -> CaptureResult:
     inv = tmp_path / "inventory.yaml"
     for key, value in build_inventory(inv, targets).items():
         monkeypatch.setenv(key, value)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from evidence_kit.capture import CaptureReport, capture
+from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.case.journal import check_journal
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.inventory import load_inventory
@@ -32,7 +32,7 @@ WRONG_PASSWORD = ["linux", "cisco_ios", "mikrotik_routeros", "pfsense"]
 
 @dataclass
 class Captured:
-    report: CaptureReport
+    report: CaptureResult
     case_root: Path
     targets: SshdTargets
     secrets: list[str]
@@ -51,7 +51,7 @@ class Captured:
 
 
 def _run(inv_path: Path, case_root: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-         concurrency: int = 8) -> CaptureReport:
+         concurrency: int = 8) -> CaptureResult:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     inventory = load_inventory(inv_path, ProfileRegistry())

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from evidence_kit.capture import CaptureReport, capture
+from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.inventory import load_inventory
@@ -23,7 +23,7 @@ def run_web(
     options: RunOptions | None = None,
     profile_dirs: list[Path] | None = None,
     case_name: str = "case",
-) -> CaptureReport:
+) -> CaptureResult:
     inv = tmp_path / f"{case_name}-inventory.yaml"
     inv.write_text(yaml.safe_dump({
         "case": {"client": "Contoso Ltd", "provider": "Example MSP", "technician": "J. Doe"},
@@ -47,7 +47,7 @@ def artifacts(case_root: Path, target: str, kind: str) -> list[dict[str, Any]]:
     return [e for e in entries(case_root, target, "artifact_added") if e["data"]["kind"] == kind]
 
 
-def result(report: CaptureReport, name: str) -> Any:
+def result(report: CaptureResult, name: str) -> Any:
     return next(r for r in report.results if r.name == name)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evidence_kit.report.collect import collect, inside
 from evidence_kit.report.render import write_html
-from evidence_kit.seal.model import Report, Status
+from evidence_kit.seal.model import Status, Verification
 
 
 def _entry(seq: object, event: str, target: str | None, data: dict, artifact: dict | None = None) -> str:
@@ -40,7 +40,7 @@ def test_lying_journal_reads_nothing_outside_and_goes_on(tmp_path: Path) -> None
         _entry(7, "target_finished", "t1", {"outcome": "login_ok", "detail": "fine", "identity": {"account": "a"}}),
     ]
     (data / "journal.jsonl").write_text("\n".join(lines) + "\n")
-    report = Report(archive="x.age", extracted_to=str(bag), case_id="case-1")
+    report = Verification(archive="x.age", extracted_to=str(bag), case_id="case-1")
     report.add("journal", Status.FAILED, "entry 2 names ../../../outside.txt, which is missing")
     result = collect(report, tmp_path / "x.age", "ab" * 32, 10)
     out = tmp_path / "r.html"
