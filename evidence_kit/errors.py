@@ -6,6 +6,9 @@ Exit codes (DESIGN.md): 0 all good; 1 a check or login failed (the run itself wo
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -60,7 +63,7 @@ class BrowserNotFoundError(EvidenceKitError):
     """No Chromium to drive. Says how to get one."""
 
 
-class KeyError_(EvidenceKitError):
+class KeyFileError(EvidenceKitError):
     """A key file is unreadable or of an unknown kind."""
 
 
@@ -76,3 +79,54 @@ class CheckFailed(EvidenceKitError):
     """The run worked but evidence failed a check, or a login failed."""
 
     exit_code = EXIT_CHECK_FAILED
+
+
+class MachineError(EvidenceKitError):
+    """The machine refused an operation: disk full, read-only filesystem, permission denied.
+
+    Not bad input and not a bug: the machine's condition, in its own words, with the path and
+    the way out. Exit 2, like bad input: the run could not do its work as asked.
+    """
+
+    condition = "the operating system refused"
+
+    def __init__(self, path: str | Path, doing: str, way_out: str = "") -> None:
+        self.path = str(path)
+        self.doing = doing
+        self.way_out = way_out
+        tail = f"; {way_out}" if way_out else ""
+        super().__init__(f"{self.path}: {self.condition} while {doing}{tail}")
+
+
+class DiskFullError(MachineError):
+    condition = "disk full (no space left on device)"
+
+
+class ReadOnlyFilesystemError(MachineError):
+    condition = "read-only file system"
+
+
+class PermissionDeniedError(MachineError):
+    condition = "permission denied"
+
+
+_MACHINE_ERRNOS: dict[int, type[MachineError]] = {
+    errno.ENOSPC: DiskFullError,
+    errno.EDQUOT: DiskFullError,
+    errno.EFBIG: DiskFullError,
+    errno.EROFS: ReadOnlyFilesystemError,
+    errno.EACCES: PermissionDeniedError,
+    errno.EPERM: PermissionDeniedError,
+}
+
+
+def machine_error(exc: OSError, path: str | Path | None, doing: str, way_out: str = "") -> MachineError | None:
+    """The :class:`MachineError` an ``OSError`` stands for, or None when it is something else.
+
+    Callers re-raise it ``from exc``; an ``OSError`` that is not the machine's condition (a
+    reset connection, a missing file) stays what it is.
+    """
+    cls = _MACHINE_ERRNOS.get(exc.errno or 0)
+    if cls is None:
+        return None
+    return cls(path if path is not None else (exc.filename or "?"), doing, way_out)

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from evidence_kit.errors import KeyError_, UsageError
+from evidence_kit.errors import KeyFileError, UsageError
 
 IDENTITY_FILE = "age-identity.txt"
 RECIPIENT_FILE = "age-recipient.txt"
@@ -106,8 +106,8 @@ def parse_recipient(text: str, source: str = "--recipient") -> Any:
         if value.startswith(("ssh-ed25519 ", "ssh-rsa ")):
             return ssh.Recipient.from_str(" ".join(value.split()[:2]))
     except (RecipientError, ValueError) as exc:
-        raise KeyError_(f"{source}: not a valid age recipient ({exc})")
-    raise KeyError_(f"{source}: {value[:40]!r} is not an age recipient (age1..., ssh-ed25519 or ssh-rsa)")
+        raise KeyFileError(f"{source}: not a valid age recipient ({exc})")
+    raise KeyFileError(f"{source}: {value[:40]!r} is not an age recipient (age1..., ssh-ed25519 or ssh-rsa)")
 
 
 def load_recipients(values: list[str]) -> tuple[list[Any], list[str]]:
@@ -120,7 +120,7 @@ def load_recipients(values: list[str]) -> tuple[list[Any], list[str]]:
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except (OSError, UnicodeDecodeError) as exc:
-                raise KeyError_(f"{path}: unreadable recipients file ({exc.__class__.__name__})")
+                raise KeyFileError(f"{path}: unreadable recipients file ({exc.__class__.__name__})")
             found = False
             for number, line in enumerate(lines, start=1):
                 line = line.strip()
@@ -130,7 +130,7 @@ def load_recipients(values: list[str]) -> tuple[list[Any], list[str]]:
                 texts.append(line)
                 found = True
             if not found:
-                raise KeyError_(f"{path}: no recipient in file")
+                raise KeyFileError(f"{path}: no recipient in file")
         else:
             objs.append(parse_recipient(value))
             texts.append(value.strip())
@@ -148,32 +148,32 @@ def load_identities(path: Path) -> list[Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise KeyError_(f"{path}: cannot read identity ({exc.strerror or exc.__class__.__name__})")
+        raise KeyFileError(f"{path}: cannot read identity ({exc.strerror or exc.__class__.__name__})")
     if b"PRIVATE KEY-----" in raw:
         if b"ENCRYPTED" in raw or b"Proc-Type: 4,ENCRYPTED" in raw:
-            raise KeyError_(f"{path}: passphrase-protected SSH keys are not supported; "
+            raise KeyFileError(f"{path}: passphrase-protected SSH keys are not supported; "
                             "use an unencrypted copy or an age identity")
         try:
             return [ssh.Identity.from_buffer(raw)]
         except (IdentityError, ValueError) as exc:
-            raise KeyError_(f"{path}: not a usable SSH identity ({exc})")
+            raise KeyFileError(f"{path}: not a usable SSH identity ({exc})")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise KeyError_(f"{path}: not an age identity file (not UTF-8 text)")
+        raise KeyFileError(f"{path}: not an age identity file (not UTF-8 text)")
     identities = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if not line.startswith("AGE-SECRET-KEY-1"):
-            raise KeyError_(f"{path}: line {number}: not an age identity (AGE-SECRET-KEY-1...)")
+            raise KeyFileError(f"{path}: line {number}: not an age identity (AGE-SECRET-KEY-1...)")
         try:
             identities.append(x25519.Identity.from_str(line))
         except (IdentityError, ValueError):
-            raise KeyError_(f"{path}: line {number}: malformed age identity")
+            raise KeyFileError(f"{path}: line {number}: malformed age identity")
     if not identities:
-        raise KeyError_(f"{path}: no age identity in file")
+        raise KeyFileError(f"{path}: no age identity in file")
     return identities
 
 
@@ -185,7 +185,7 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise KeyError_(f"{path}: cannot read signing key ({exc.strerror or exc.__class__.__name__})")
+        raise KeyFileError(f"{path}: cannot read signing key ({exc.strerror or exc.__class__.__name__})")
     try:
         if b"OPENSSH PRIVATE KEY" in raw:
             key: Any = serialization.load_ssh_private_key(raw, password=None)
@@ -194,13 +194,13 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
         else:
             key = serialization.load_der_private_key(raw, password=None)
     except TypeError:
-        raise KeyError_(f"{path}: the signing key is passphrase-protected; give an unencrypted key")
+        raise KeyFileError(f"{path}: the signing key is passphrase-protected; give an unencrypted key")
     except ValueError as exc:
-        raise KeyError_(f"{path}: not a readable private key ({' '.join(str(exc).split())[:120]})")
+        raise KeyFileError(f"{path}: not a readable private key ({' '.join(str(exc).split())[:120]})")
     except Exception as exc:  # cryptography raises UnsupportedAlgorithm for unknown kinds
-        raise KeyError_(f"{path}: not a readable private key ({exc.__class__.__name__})")
+        raise KeyFileError(f"{path}: not a readable private key ({exc.__class__.__name__})")
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyError_(f"{path}: the signing key must be Ed25519, not {type(key).__name__}")
+        raise KeyFileError(f"{path}: the signing key must be Ed25519, not {type(key).__name__}")
     return key
 
 
@@ -210,7 +210,7 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise KeyError_(f"{path}: cannot read key ({exc.strerror or exc.__class__.__name__})")
+        raise KeyFileError(f"{path}: cannot read key ({exc.strerror or exc.__class__.__name__})")
     key: Any
     try:
         if raw.startswith(b"ssh-ed25519 "):
@@ -219,10 +219,10 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
             key = serialization.load_pem_public_key(raw)
         else:
             key = load_signing_key(path).public_key()
-    except KeyError_:
-        raise KeyError_(f"{path}: not an Ed25519 public key (PEM, OpenSSH) or signing key")
+    except KeyFileError:
+        raise KeyFileError(f"{path}: not an Ed25519 public key (PEM, OpenSSH) or signing key")
     except Exception as exc:
-        raise KeyError_(f"{path}: not a readable public key ({exc.__class__.__name__})")
+        raise KeyFileError(f"{path}: not a readable public key ({exc.__class__.__name__})")
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyError_(f"{path}: the trusted key must be Ed25519, not {type(key).__name__}")
+        raise KeyFileError(f"{path}: the trusted key must be Ed25519, not {type(key).__name__}")
     return key

@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from evidence_kit.errors import InputError, KeyError_
+from evidence_kit.errors import InputError, KeyFileError
 
 MAX_RESPONSE = 1 << 20
 HASHES = {
@@ -258,7 +258,7 @@ def load_roots(paths: list[Path]) -> list[x509.Certificate]:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise KeyError_(f"{path}: cannot read TSA CA ({exc.strerror or exc.__class__.__name__})")
+            raise KeyFileError(f"{path}: cannot read TSA CA ({exc.strerror or exc.__class__.__name__})")
         try:
             found = x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [
                 x509.load_der_x509_certificate(data)]
