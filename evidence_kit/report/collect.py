@@ -19,6 +19,7 @@ from typing import Any
 from evidence_kit import __version__
 from evidence_kit.case.journal import JOURNAL_NAME, iter_entries
 from evidence_kit.report import images
+from evidence_kit.report.images import ImageRef
 from evidence_kit.report.model import (
     Artifact,
     Authorization,
@@ -27,7 +28,6 @@ from evidence_kit.report.model import (
     Command,
     Commitment,
     Event,
-    ImageRef,
     ReportData,
     Screenshot,
     TargetView,

@@ -1,4 +1,5 @@
-"""Images for the report: thumbnails (Pillow) and a first-page preview of the authorization.
+"""Images for the report: how one is embedded (:class:`ImageRef`), thumbnails (Pillow) and a
+first-page preview of the authorization.
 
 Full screenshots are embedded byte for byte as archived (a reader can hash the data: URI's
 bytes and find the appendix's SHA-256); only derived pictures (thumbnails, the authorization
@@ -7,14 +8,14 @@ preview) are re-encoded, and the page says so.
 
 from __future__ import annotations
 
+import base64
 import io
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from evidence_kit.report.model import ImageRef
 
 THUMB_WIDTH = 240
 PREVIEW_WIDTH = 900
@@ -23,7 +24,35 @@ SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 class ImageProblem(Exception):
-    pass
+    """An image that cannot be drawn (broken, too large). Caught where it is drawn, so the page
+    names the problem instead of the report failing; never leaves this package."""
+
+
+@dataclass
+class ImageRef:
+    """An image file embedded as a data: URI (bytes as archived, or a derived thumbnail)."""
+
+    path: Path
+    media_type: str = "image/png"
+    data: bytes | None = None  # set for derived images (thumbnails, previews)
+    width: int | None = None
+    height: int | None = None
+    compact: bool = False  # drawn as a lossless WebP of the same pixels (a smaller report)
+
+    @property
+    def exact(self) -> bool:
+        """The bytes embedded are the archived file's bytes."""
+        return self.data is None and not self.compact
+
+    def prepare(self) -> None:
+        """Re-encode a compact image once (the PDF writes the page twice)."""
+        if self.compact and self.data is None:
+            self.data, self.media_type = lossless_webp(self.path), "image/webp"
+
+    def data_uri(self) -> str:
+        self.prepare()
+        raw = self.data if self.data is not None else self.path.read_bytes()
+        return f"data:{self.media_type};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
 def sniff(path: Path) -> str | None:

@@ -9,9 +9,10 @@ sit in memory twice.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from evidence_kit.report.images import ImageRef
 
 OK_OUTCOMES = ("login_ok",)
 
@@ -31,35 +32,6 @@ class TrustedTime:
     tsa: str
     trusted: bool  # the TSA's signature and chain were checked against --tsa-ca
     offset_seconds: float | None  # trusted time minus the signer's local seal time
-
-
-@dataclass
-class ImageRef:
-    """An image file embedded as a data: URI (bytes as archived, or a derived thumbnail)."""
-
-    path: Path
-    media_type: str = "image/png"
-    data: bytes | None = None  # set for derived images (thumbnails, previews)
-    width: int | None = None
-    height: int | None = None
-    compact: bool = False  # drawn as a lossless WebP of the same pixels (a smaller report)
-
-    @property
-    def exact(self) -> bool:
-        """The bytes embedded are the archived file's bytes."""
-        return self.data is None and not self.compact
-
-    def prepare(self) -> None:
-        """Re-encode a compact image once (the PDF writes the page twice)."""
-        if self.compact and self.data is None:
-            from evidence_kit.report.images import lossless_webp
-
-            self.data, self.media_type = lossless_webp(self.path), "image/webp"
-
-    def data_uri(self) -> str:
-        self.prepare()
-        raw = self.data if self.data is not None else self.path.read_bytes()
-        return f"data:{self.media_type};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
 @dataclass
