@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 BAGIT_TXT = "bagit.txt"
@@ -44,6 +45,11 @@ INFO_JOURNAL_ENTRIES = "Evidence-Kit-Journal-Entries"
 INFO_TOOL_VERSION = "Evidence-Kit-Version"
 INFO_TIMESTAMPED = "Evidence-Kit-Trusted-Time"
 INFO_SEALED = "Evidence-Kit-Sealed"  # the sealing host's UTC time, inside the signed bag
+
+
+def receipt_path(archive: Path) -> Path:
+    """Where an archive's receipt lives: beside it, named after it."""
+    return archive.with_name(archive.name + RECEIPT_SUFFIX)
 
 
 def tsr_name(index: int) -> str:

@@ -26,6 +26,8 @@ from evidence_kit.case.commitments import describe_derivation
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from evidence_kit.errors import ArchiveError, CaseError, EvidenceKitError, UsageError
 from evidence_kit.seal import archive, bag, encrypt, keys, receipt, sign
+from evidence_kit.seal.age.recipients import DEFAULT_SCRYPT_LOG_N
+from evidence_kit.seal.age.stream import HashingWriter
 from evidence_kit.seal.archive import FileDigest, UnsafeArchive
 from evidence_kit.seal.model import (
     BAG_INFO,
@@ -40,12 +42,12 @@ from evidence_kit.seal.model import (
     INFO_TOOL_VERSION,
     MANIFESTS,
     RECEIPT_FORMAT,
-    RECEIPT_SUFFIX,
     SIGNATURE,
     SIGNED_FILE,
     SIGNER_PEM,
     TAGMANIFESTS,
     SealResult,
+    receipt_path,
     tsr_name,
 )
 from evidence_kit.seal.timestamp import TimestampProblem
@@ -65,7 +67,7 @@ class SealOptions:
     passphrase: bytes | None = None
     tsa_urls: list[str] = field(default_factory=list)
     tsa_roots: list[x509.Certificate] = field(default_factory=list)
-    scrypt_log_n: int = encrypt.DEFAULT_SCRYPT_LOG_N
+    scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N
     ignore_case_recipients: bool = False
     tsa_timeout: float = 30.0
 
@@ -81,10 +83,6 @@ class _Plan:
     dirs: list[str]
     files: list[str]  # case-relative, sorted
     unjournaled: list[str]
-
-
-def receipt_path(archive_path: Path) -> Path:
-    return archive_path.with_name(archive_path.name + RECEIPT_SUFFIX)
 
 
 def plan(case_dir: Path) -> _Plan:
@@ -189,7 +187,7 @@ def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any) -> 
     pool = ThreadPoolExecutor(1, thread_name_prefix="sha512")
     try:
         with open(partial, "xb") as raw:
-            out = encrypt.HashingWriter(raw)
+            out = HashingWriter(raw)
             blocks = _stream(the_plan, options, signing_key, pool, state)
             try:
                 encrypt.encrypt_stream(blocks, cast(IO[bytes], out), recipient_objs, options.passphrase,

@@ -35,6 +35,8 @@ from evidence_kit.case.commitments import CommitmentParams, matches
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from evidence_kit.errors import ArchiveError, UsageError, WrongKeyError
 from evidence_kit.seal import archive, bag, encrypt, receipt, sign
+from evidence_kit.seal.age.format import AgeFormatError, AgeNoMatch
+from evidence_kit.seal.age.stream import HashingReader
 from evidence_kit.seal.archive import Extracted, UnsafeArchive
 from evidence_kit.seal.keys import fingerprint
 from evidence_kit.seal.model import (
@@ -43,13 +45,13 @@ from evidence_kit.seal.model import (
     INFO_JOURNAL_ENTRIES,
     INFO_JOURNAL_HEAD,
     INFO_TIMESTAMPED,
-    RECEIPT_SUFFIX,
     SIGNATURE,
     SIGNED_FILE,
     SIGNER_PEM,
     TSR_PATTERN,
     Status,
     Verification,
+    receipt_path,
 )
 from evidence_kit.seal.timestamp import TimestampProblem, check_response
 
@@ -113,7 +115,7 @@ def _find_receipt(options: VerifyOptions) -> Path | None:
             raise UsageError(f"{options.receipt}: no such receipt file")
         return Path(options.receipt)
     if options.auto_receipt:
-        candidate = Path(options.archive).with_name(Path(options.archive).name + RECEIPT_SUFFIX)
+        candidate = receipt_path(Path(options.archive))
         if candidate.is_file():
             return candidate
     return None
@@ -130,7 +132,7 @@ def _receipt_sha(path: Path | None) -> str | None:
 
 
 def _file_sha256(path: Path) -> tuple[str, int]:
-    reader = encrypt.HashingReader(open(path, "rb"))
+    reader = HashingReader(open(path, "rb"))
     try:
         reader.drain()
     finally:
@@ -145,7 +147,7 @@ def _run(options: VerifyOptions, dest: Path) -> Verification:
     receipt_file = _find_receipt(options)
     try:
         dec = encrypt.open_decryption(archive_path, options.identities, options.passphrase)
-    except encrypt.AgeNoMatch as exc:
+    except AgeNoMatch as exc:
         actual, size = _file_sha256(archive_path)
         expected = _receipt_sha(receipt_file)
         if receipt_file is not None and expected is not None and expected != actual:
@@ -155,7 +157,7 @@ def _run(options: VerifyOptions, dest: Path) -> Verification:
             _rest_not_checked(report, "the archive could not be decrypted")
             return report
         raise WrongKeyError(f"this identity cannot open this archive ({exc})")
-    except encrypt.AgeFormatError as exc:
+    except AgeFormatError as exc:
         report.add("decrypt", F, f"not a valid age file: {exc}")
         actual, size = _file_sha256(archive_path)
         if receipt_file is not None:
@@ -172,7 +174,7 @@ def _run(options: VerifyOptions, dest: Path) -> Verification:
             extracted = archive.safe_extract(dec.reader, dest, archive_size, options.max_member, pool)
         except UnsafeArchive as exc:
             archive_problem = f"refused: {exc.one_line()}"
-        except encrypt.AgeFormatError as exc:
+        except AgeFormatError as exc:
             decrypt_problem = str(exc)
         except ArchiveError as exc:
             archive_problem = exc.one_line()
@@ -181,7 +183,7 @@ def _run(options: VerifyOptions, dest: Path) -> Verification:
             raise ArchiveError(f"{dest}: cannot write the extracted files ({exc.strerror or exc})")
         try:
             dec.finish()
-        except encrypt.AgeFormatError as exc:
+        except AgeFormatError as exc:
             decrypt_problem = decrypt_problem or str(exc)
         except OSError as exc:
             decrypt_problem = decrypt_problem or f"reading the archive failed ({exc})"
