@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.servers.samba_ad",
     "tests.servers.cockpit",
     "tests.servers.portals",
+    "tests.servers.jump",  # network namespaces: jump hosts, Dropbear, a portal behind them
 ]
 
 

@@ -17,6 +17,12 @@ when a test or the start-up itself fails. Roles:
 
 Besides: a "silent" TCP port that accepts and never speaks, and a port nobody listens on.
 :class:`SshdServer` works without pytest too (benchmarks/bench_ssh.py uses it).
+
+Optional parameters let the same set-up run inside a network namespace as a jump host or a
+target behind one (tests/servers/netns.py): ``netns``, ``listen_address``, ``listen_port``,
+``allow_tcp_forwarding`` and ``log_level`` (``VERBOSE`` logs every connection, which tests read
+from ``SshdTargets.log`` to prove that nothing reached a server). Their defaults keep the
+behaviour above.
 """
 
 from __future__ import annotations
@@ -137,6 +143,8 @@ class SshdTargets:
     silent_port: int
     unreachable_port: int
     workdir: Path
+    log: Path | None = None  # sshd's own log (-e): connections, auth results
+    netns: str | None = None  # the network namespace sshd runs in (None: the root one)
     hostile_banner: str = HOSTILE_BANNER
     huge_banner_bytes: int = HUGE_BANNER_BYTES
     huge_motd_bytes: int = HUGE_MOTD_BYTES
@@ -210,6 +218,11 @@ class SshdServer:
     max_startups: str = "100:30:200"
     max_sessions: int = 50
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
+    netns: str | None = None  # run sshd inside this network namespace (ip netns exec)
+    listen_address: str = "127.0.0.1"
+    listen_port: int = 0  # 0: a free port on 127.0.0.1
+    allow_tcp_forwarding: bool = False  # True: "local" forwarding (a jump host's direct-tcpip)
+    log_level: str | None = None  # sshd LogLevel; None: sshd's default (INFO)
     workdir: Path = field(init=False)
     port: int = field(init=False, default=0)
     _users: list[str] = field(init=False, default_factory=list)
@@ -247,7 +260,7 @@ class SshdServer:
             accounts[role.name] = account
             match_blocks.append(block)
 
-        self.port = free_port()
+        self.port = self.listen_port or free_port()
         config = self.workdir / "sshd_config"
         config.write_text(self._config(host_keys, accounts, match_blocks))
         _run([SSHD, "-t", "-f", str(config)])
@@ -259,13 +272,14 @@ class SshdServer:
         for pub in host_keys:
             text = pub.read_text().strip()
             ktype, blob = text.split()[:2]
-            lines.append(f"[127.0.0.1]:{self.port} {ktype} {blob}")
+            where = self.listen_address if self.port == 22 else f"[{self.listen_address}]:{self.port}"
+            lines.append(f"{where} {ktype} {blob}")
             fingerprints[ktype] = fingerprint_of_pub(text)
         known_hosts.write_text("\n".join(lines) + "\n")
         return SshdTargets(
-            host="127.0.0.1", port=self.port, host_key_fingerprints=MappingProxyType(fingerprints),
+            host=self.listen_address, port=self.port, host_key_fingerprints=MappingProxyType(fingerprints),
             known_hosts=known_hosts, accounts=MappingProxyType(accounts), silent_port=self._silent.port,
-            unreachable_port=free_port(), workdir=self.workdir,
+            unreachable_port=free_port(), workdir=self.workdir, log=self.workdir / "sshd.log", netns=self.netns,
         )
 
     def _host_keys(self) -> list[Path]:
@@ -339,7 +353,7 @@ class SshdServer:
         keys = "\n".join(f"HostKey {p.with_suffix('')}" for p in host_keys)
         return f"""\
 # evidence-kit test sshd (generated)
-ListenAddress 127.0.0.1
+ListenAddress {self.listen_address}
 Port {self.port}
 {keys}
 PidFile {self.workdir}/sshd.pid
@@ -359,19 +373,28 @@ PrintMotd no
 PrintLastLog no
 UseDNS no
 X11Forwarding no
-AllowTcpForwarding no
+AllowTcpForwarding {"local" if self.allow_tcp_forwarding else "no"}
 AllowAgentForwarding no
+{f"LogLevel {self.log_level}" if self.log_level else ""}
 Subsystem sftp internal-sftp
 {chr(10).join(b for b in blocks if b)}
 """
 
     def _start_sshd(self, config: Path) -> None:
-        with open(self.workdir / "sshd.log", "wb") as log:  # sshd keeps its own copy of the fd
-            self._proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
+        log_path = self.workdir / "sshd.log"
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []  # ip execs sshd: same PID
+        with open(log_path, "wb") as log:  # sshd keeps its own copy of the fd
+            self._proc = subprocess.Popen([*prefix, SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"sshd exited: {(self.workdir / 'sshd.log').read_text()[-1000:]}")
+                raise RuntimeError(f"sshd exited: {log_path.read_text()[-1000:]}")
+            if self.netns:
+                # Not reachable from this (root) namespace: sshd says when it listens.
+                if f"Server listening on {self.listen_address} port {self.port}." in log_path.read_text():
+                    return
+                time.sleep(0.02)
+                continue
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                     s.settimeout(2)
