@@ -33,8 +33,8 @@ def output_format(out: Path) -> str:
     return fmt
 
 
-def _archive_sha256(report: Verification, archive: Path) -> tuple[str, int]:
-    for check in report.checks:
+def _archive_sha256(checked: Verification, archive: Path) -> tuple[str, int]:
+    for check in checked.checks:
         if check.name == "decrypt" and check.facts.get("ciphertext_sha256"):
             return str(check.facts["ciphertext_sha256"]), int(check.facts.get("size") or archive.stat().st_size)
     digest = hashlib.sha256()
@@ -74,9 +74,9 @@ def make_report(options: Any, output: Path, paper: str = "A4", browser: str | No
         raise UsageError(f"{output}: is a folder; give the report's file name")
     work = Path(tempfile.mkdtemp(prefix="evidence-kit-report-", dir=options.workdir))
     try:
-        report = extract(options, work / "bag")
-        sha, size = _archive_sha256(report, Path(options.archive))
-        data = collect(report, Path(options.archive), sha, size, paper=PAPERS[paper.lower()],
+        checked = extract(options, work / "bag")
+        sha, size = _archive_sha256(checked, Path(options.archive))
+        data = collect(checked, Path(options.archive), sha, size, paper=PAPERS[paper.lower()],
                        receipt=_receipt_path(options), passphrase=options.passphrase is not None,
                        compact_images=compact_images)
         pages = None
@@ -95,7 +95,7 @@ def make_report(options: Any, output: Path, paper: str = "A4", browser: str | No
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ReportResult(
-        output=output, format=fmt, ok=report.ok, failed_checks=[c.name for c in report.failed],
+        output=output, format=fmt, ok=checked.ok, failed_checks=[c.name for c in checked.failed],
         case_id=data.case_id, archive_sha256=sha, targets=len(data.targets), screenshots=data.screenshot_count,
         size=written, pages=pages, seconds=round(time.monotonic() - started, 3),
         notes=[] if data.content_available else [data.content_note],

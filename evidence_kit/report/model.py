@@ -9,6 +9,7 @@ sit in memory twice.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class TranscriptLine:
 
 
 @dataclass
-class Transcript:
+class TranscriptView:
     title: str
     path: str
     sha256: str
@@ -73,7 +74,7 @@ class Transcript:
 
 
 @dataclass
-class Event:
+class TimelineRow:
     seq: int
     time: str
     run: int
@@ -84,7 +85,7 @@ class Event:
 
 
 @dataclass
-class Commitment:
+class CommitmentRow:
     target: str
     field: str
     scheme: str
@@ -107,7 +108,7 @@ class CertificateView:
 
 
 @dataclass
-class Artifact:
+class ArtifactRow:
     path: str
     target: str | None
     kind: str
@@ -131,12 +132,12 @@ class TargetView:
     finished: str
     identity: list[tuple[str, str]] = field(default_factory=list)
     identity_short: str = ""
-    events: list[Event] = field(default_factory=list)
+    timeline: list[TimelineRow] = field(default_factory=list)
     screenshots: list[Screenshot] = field(default_factory=list)
-    transcripts: list[Transcript] = field(default_factory=list)
+    transcripts: list[TranscriptView] = field(default_factory=list)
     certificates: list[CertificateView] = field(default_factory=list)
-    commitments: list[Commitment] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
+    commitments: list[CommitmentRow] = field(default_factory=list)
+    artifacts: list[ArtifactRow] = field(default_factory=list)
     thumbnail: ImageRef | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -145,8 +146,8 @@ class TargetView:
         return self.outcome in OK_OUTCOMES
 
     @property
-    def failure_events(self) -> list[Event]:
-        return [e for e in self.events if e.failure]
+    def failure_events(self) -> list[TimelineRow]:
+        return [e for e in self.timeline if e.failure]
 
     @property
     def kind_label(self) -> str:
@@ -165,15 +166,13 @@ class Authorization:
 
 
 @dataclass
-class Command:
+class ToolCommand:
     purpose: str
     argv: list[str]
     expect: str = ""
 
     @property
     def shell(self) -> str:
-        import shlex
-
         return shlex.join(self.argv)
 
 
@@ -215,11 +214,11 @@ class ReportData:
     capture_host: list[tuple[str, str]] = field(default_factory=list)
     clock: list[tuple[str, str]] = field(default_factory=list)
     targets: list[TargetView] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
+    artifacts: list[ArtifactRow] = field(default_factory=list)
     versions: list[VersionRow] = field(default_factory=list)
     commitment_params: list[tuple[str, str]] = field(default_factory=list)
     commitment_derivation: str = ""  # as the sealed commitments.json states it
-    commands: list[Command] = field(default_factory=list)
+    commands: list[ToolCommand] = field(default_factory=list)
     bag_info: list[tuple[str, str]] = field(default_factory=list)
     journal_entries: int = 0
     journal_head: str = ""

@@ -21,8 +21,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.report.collect import JOURNAL_SCRIPT
 from evidence_kit.report.model import ReportData
+from evidence_kit.report.verification import JOURNAL_SCRIPT
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 PAPERS = {"a4": "A4", "letter": "Letter"}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evidence_kit.report.collect import collect, inside
+from evidence_kit.report.collect import collect
+from evidence_kit.report.files import inside
 from evidence_kit.report.render import write_html
 from evidence_kit.seal.model import Status, Verification
 

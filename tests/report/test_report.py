@@ -294,7 +294,7 @@ def test_cli_report_usage_errors(sealed: Sealed, tmp_path: Path) -> None:
 
 def test_appendix_b_commands_verify_the_archive_with_standard_tools(sealed: Sealed, tmp_path: Path) -> None:
     """The commands the report prints, run as printed (identity and TSA root filled in)."""
-    from evidence_kit.report.collect import verify_commands
+    from evidence_kit.report.verification import verify_commands
 
     work = tmp_path / "w"
     work.mkdir()
@@ -310,7 +310,7 @@ def test_appendix_b_commands_verify_the_archive_with_standard_tools(sealed: Seal
         assert done.returncode == 0, (cmd.shell, done.stdout, done.stderr)
         if cmd.expect and "…" not in cmd.expect:
             assert cmd.expect in done.stdout + done.stderr, (cmd.shell, cmd.expect)
-    from evidence_kit.report.collect import JOURNAL_SCRIPT
+    from evidence_kit.report.verification import JOURNAL_SCRIPT
 
     (work / "chain.py").write_text(JOURNAL_SCRIPT)
     bag = work / "extracted" / sealed.case_id

@@ -1,0 +1,39 @@
+"""How values from the journal read as text in the report: shortened, flattened, visible.
+
+Every value here came from a device, a page or a file: it is plain text (terminal escapes and
+invisible format characters made visible by :func:`~evidence_kit.report.terminal.visible`),
+never markup; the templates escape it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evidence_kit.report.terminal import visible
+
+MAX_SUMMARY = 600
+
+
+def short(value: Any, limit: int = 200) -> str:
+    """``value`` as one visible line of at most ``limit`` characters (JSON for non-strings)."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    text = visible(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summarize(data: Any) -> str:
+    """One event's data as ``key: value`` text, shortened for the timeline."""
+    if not isinstance(data, dict):
+        return short(data, MAX_SUMMARY)
+    parts = [f"{k}: {short(v)}" for k, v in data.items() if v not in (None, "", [], {})]
+    return short("; ".join(parts), MAX_SUMMARY)
+
+
+def flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    """Nested dicts as ``a.b.c``/value rows (empty values left out), appended to ``out``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif value not in (None, "", [], {}):
+        out.append((visible(prefix), short(value, 400)))
