@@ -2,8 +2,9 @@
 
 One pass over the evidence: each file is read once, hashed (SHA-256 and SHA-512, on two
 threads) and handed to the tar stream that the encryptor pulls; the tag files follow the
-payload inside the same stream. Memory does not grow with the case. The archive is written to
-``ARCHIVE.partial`` and renamed only when complete; a failure leaves nothing behind.
+payload inside the same stream. Memory does not grow with the case. The archive and the receipt
+are written under partial names and published only when both are complete (:mod:`.output`):
+a failure, a signal or a kill leaves nothing under the output names.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from evidence_kit import __version__
 from evidence_kit.case.case import case_lock, load_case_info
 from evidence_kit.case.commitments import describe_derivation
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
-from evidence_kit.errors import ArchiveError, CaseError, EvidenceKitError, UsageError
+from evidence_kit.errors import CaseError, EvidenceKitError, UsageError, machine_error
 from evidence_kit.seal import archive, bag, encrypt, keys, receipt, sign
+from evidence_kit.seal import output as output_files
 from evidence_kit.seal.age.recipients import DEFAULT_SCRYPT_LOG_N
 from evidence_kit.seal.age.stream import HashingWriter
 from evidence_kit.seal.archive import FileDigest, UnsafeArchive
@@ -138,6 +140,12 @@ def plan(case_dir: Path) -> _Plan:
 
 
 def seal(options: SealOptions) -> SealResult:
+    """Seal ``options.case_dir`` into ``options.output`` and its receipt: both complete, or neither.
+
+    Raises :class:`~evidence_kit.seal.output.SealInterrupted` on SIGINT / SIGTERM and a
+    :class:`~evidence_kit.errors.MachineError` when the output folder is full, read-only or not
+    writable; in every failure nothing is left under the output names (docs/sealing.md).
+    """
     output = Path(options.output)
     rpath = receipt_path(output)
     for path in (output, rpath):
@@ -149,12 +157,12 @@ def seal(options: SealOptions) -> SealResult:
     if not Path(options.case_dir).is_dir():
         raise CaseError(f"{options.case_dir}: not a case folder (not found)")
     # A shared lock: refused while a capture writes into the case, held while we read it.
-    with case_lock(Path(options.case_dir), shared=True):
-        return _seal(options, output, rpath, signing_key)
+    with output_files.interruptible() as guard, case_lock(Path(options.case_dir), shared=True):
+        return _seal(options, output, rpath, signing_key, guard)
 
 
-def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any) -> SealResult:
-    the_plan = plan(options.case_dir)
+def _recipients(options: SealOptions, the_plan: _Plan) -> tuple[list[Any], list[str]]:
+    """(pyrage recipient objects, their string forms); both empty for a passphrase archive."""
     case_recipients = [] if options.ignore_case_recipients else [
         str(r) for r in the_plan.info.get("recipients") or []]
     if options.passphrase is not None:
@@ -166,50 +174,75 @@ def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any) -> 
                              "cannot include them. Seal to the recipients, or pass --ignore-case-recipients")
         if not options.passphrase:
             raise UsageError("the passphrase is empty")
-        recipient_objs: list[Any] = []
-        recipient_texts: list[str] = []
-    else:
-        wanted = list(dict.fromkeys([*case_recipients, *options.recipients]))
-        if not wanted:
-            raise UsageError("no recipient: give --recipient (or --passphrase)")
-        extra = [r for r in options.recipients if r not in case_recipients]
-        if case_recipients and extra and not the_plan.info.get("authorization"):
-            # DESIGN: the client is always a recipient; anyone else (a new provider) needs the
-            # client's written authorization attached to the case.
-            raise UsageError(
-                f"--recipient {extra[0][:24]}... is not one of the case's (client) recipients; sealing for "
-                "anyone else needs the client's written authorization in the case (inventory case.authorization)"
-            )
-        recipient_objs, recipient_texts = keys.load_recipients(wanted)
+        return [], []
+    wanted = list(dict.fromkeys([*case_recipients, *options.recipients]))
+    if not wanted:
+        raise UsageError("no recipient: give --recipient (or --passphrase)")
+    extra = [r for r in options.recipients if r not in case_recipients]
+    if case_recipients and extra and not the_plan.info.get("authorization"):
+        # DESIGN: the client is always a recipient; anyone else (a new provider) needs the
+        # client's written authorization attached to the case.
+        raise UsageError(
+            f"--recipient {extra[0][:24]}... is not one of the case's (client) recipients; sealing for "
+            "anyone else needs the client's written authorization in the case (inventory case.authorization)"
+        )
+    return keys.load_recipients(wanted)
 
-    partial = output.with_name(output.name + ".partial")
+
+def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any,
+          guard: output_files.SignalGuard) -> SealResult:
+    the_plan = plan(options.case_dir)
+    recipient_objs, recipient_texts = _recipients(options, the_plan)
+    for final in (output, rpath):
+        output_files.remove_stale(final)
     state: dict[str, Any] = {}
     pool = ThreadPoolExecutor(1, thread_name_prefix="sha512")
+    partials: list[output_files.PartialFile] = []
     try:
-        with open(partial, "xb") as raw:
-            out = HashingWriter(raw)
-            blocks = _stream(the_plan, options, signing_key, pool, state)
-            try:
-                encrypt.encrypt_stream(blocks, cast(IO[bytes], out), recipient_objs, options.passphrase,
-                                       options.scrypt_log_n, recipient_texts)
-            except OSError as exc:
-                # pyrage wraps errors raised while it reads the stream; surface ours unchanged.
-                cause = state.get("error")
-                if isinstance(cause, BaseException):
-                    raise cause
-                raise ArchiveError(f"{output}: writing the archive failed ({exc})")
-            if isinstance(state.get("error"), BaseException):
-                raise state["error"]
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.rename(partial, output)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+        archive_file = output_files.PartialFile(output, "sealed archive")
+        partials.append(archive_file)
+        out = HashingWriter(archive_file.file)
+        try:
+            encrypt.encrypt_stream(_stream(the_plan, options, signing_key, pool, state), cast(IO[bytes], out),
+                                   recipient_objs, options.passphrase, options.scrypt_log_n, recipient_texts)
+        except OSError as exc:  # the case files are read in _stream, which names them itself
+            raise output_files.refused(exc, output, "writing the sealed archive") from exc
+        archive_file.complete()
+
+        signer_fpr = keys.fingerprint(signing_key.public_key())
+        doc = _receipt(options, the_plan, output, out, signer_fpr, recipient_texts, signing_key, state)
+        receipt_file = output_files.PartialFile(rpath, "receipt")
+        partials.append(receipt_file)
+        try:
+            receipt_file.file.write(json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
+        except OSError as exc:
+            raise output_files.refused(exc, rpath, "writing the receipt") from exc
+        receipt_file.complete()
+        guard.hold()  # from here on the seal completes: a signal no longer abandons it
+        output_files.publish(partials, output.parent)
     finally:
+        for partial in partials:
+            partial.discard()
         pool.shutdown(wait=True)
 
-    signer_fpr = keys.fingerprint(signing_key.public_key())
+    warnings = list(state.get("warnings", []))
+    if not options.tsa_urls:
+        warnings.insert(0, "no --tsa given: sealed WITHOUT trusted time (the signature's time is the signer's word)")
+    if the_plan.unjournaled:
+        warnings.append(f"{len(the_plan.unjournaled)} file(s) in the case folder are not named by the journal "
+                        f"(sealed as they are): {', '.join(the_plan.unjournaled[:5])}")
+    return SealResult(
+        archive=str(output), receipt=str(rpath), case_id=the_plan.case_id, size=out.size,
+        sha256=out.sha256.hexdigest(), signer_fingerprint=signer_fpr, recipients=recipient_texts,
+        passphrase=options.passphrase is not None, timestamps=state.get("timestamps", []),
+        files=len(the_plan.files), payload_bytes=state.get("payload_bytes", 0), warnings=warnings,
+    )
+
+
+def _receipt(options: SealOptions, the_plan: _Plan, output: Path, out: HashingWriter, signer_fpr: str,
+             recipient_texts: list[str], signing_key: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """The signed receipt of the archive just written; a TSA that fails here only warns (the
+    archive's own time-stamp, inside the bag, already succeeded)."""
     body = {
         "format": RECEIPT_FORMAT,
         "archive": {"name": output.name, "size": out.size, "sha256": out.sha256.hexdigest()},
@@ -230,34 +263,21 @@ def _seal(options: SealOptions, output: Path, rpath: Path, signing_key: Any) -> 
             state.setdefault("warnings", []).append(f"receipt time-stamp from {url} failed: {exc}")
             continue
         receipt_stamps.append((url, der))
-    doc = receipt.build(body, signing_key, receipt_stamps)
-    tmp = rpath.with_name(rpath.name + ".partial")
-    tmp.write_bytes(json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
-    os.rename(tmp, rpath)
-
-    warnings = list(state.get("warnings", []))
-    if not options.tsa_urls:
-        warnings.insert(0, "no --tsa given: sealed WITHOUT trusted time (the signature's time is the signer's word)")
-    if the_plan.unjournaled:
-        warnings.append(f"{len(the_plan.unjournaled)} file(s) in the case folder are not named by the journal "
-                        f"(sealed as they are): {', '.join(the_plan.unjournaled[:5])}")
-    return SealResult(
-        archive=str(output), receipt=str(rpath), case_id=the_plan.case_id, size=out.size,
-        sha256=out.sha256.hexdigest(), signer_fingerprint=signer_fpr, recipients=recipient_texts,
-        passphrase=options.passphrase is not None, timestamps=state.get("timestamps", []),
-        files=len(the_plan.files), payload_bytes=state.get("payload_bytes", 0), warnings=warnings,
-    )
+    return receipt.build(body, signing_key, receipt_stamps)
 
 
 def _stream(the_plan: _Plan, options: SealOptions, signing_key: Any, pool: ThreadPoolExecutor,
             state: dict[str, Any]) -> Iterator[bytes]:
-    """The tar stream of the bag, block by block. Errors are recorded in ``state`` too, because
-    pyrage replaces exceptions raised inside the stream it reads with its own ``OSError``."""
+    """The tar stream of the bag, block by block. A case file the machine refuses to read is
+    named in one line (an ``OSError`` here is never the output's)."""
     try:
         yield from _stream_inner(the_plan, options, signing_key, pool, state)
-    except BaseException as exc:
-        state["error"] = exc
-        raise
+    except OSError as exc:
+        err = machine_error(exc, exc.filename, "reading the case folder", "nothing was sealed")
+        if err is None:
+            raise CaseError(f"{exc.filename or options.case_dir}: cannot be read ({exc.strerror or exc}); "
+                            "nothing was sealed") from exc
+        raise err from exc
 
 
 def _stream_inner(the_plan: _Plan, options: SealOptions, signing_key: Any, pool: ThreadPoolExecutor,

@@ -30,7 +30,7 @@ from evidence_kit.seal.age.stream import (
     HashingReader,
     IterReader,
     NullWriter,
-    PipeWriter,
+    SinkWriter,
 )
 
 # age's default work factor (log2 of scrypt's N) and the most we accept when decrypting, as the
@@ -205,13 +205,21 @@ def split_identities(identities: Sequence[Any]) -> tuple[list[bytes], list[Any]]
 
 
 def pyrage_encrypt(blocks: Iterator[bytes], out: IO[bytes], recipients: Sequence[Any]) -> None:
-    """Encrypt ``blocks`` to pyrage recipient objects (SSH keys) with pyrage's streaming API."""
+    """Encrypt ``blocks`` to pyrage recipient objects (SSH keys) with pyrage's streaming API.
+
+    What the blocks or ``out`` raised (a case file that changed, a full disk, an interrupt) is
+    raised as it was: pyrage reports it only as text inside its own ``EncryptError``.
+    """
     import pyrage
 
+    reader, writer = IterReader(blocks), SinkWriter(out)
     try:
-        pyrage.encrypt_io(IterReader(blocks), out, list(recipients))
-    except pyrage.EncryptError as exc:  # pragma: no cover - only with unusable recipients
-        raise ArchiveError(f"age encryption failed: {exc}")
+        pyrage.encrypt_io(reader, writer, list(recipients))
+    except pyrage.EncryptError as exc:
+        cause = reader.error or writer.error
+        if cause is not None:
+            raise cause
+        raise ArchiveError(f"age encryption failed: {exc}")  # pragma: no cover - only with unusable recipients
 
 
 def _describe_pyrage_error(exc: BaseException) -> str:
@@ -247,7 +255,7 @@ def pyrage_decryption(source: HashingReader, header: Header, identities: Sequenc
     def run() -> None:
         try:
             with open(write_fd, "wb", buffering=0) as sink:
-                pyrage.decrypt_io(source, PipeWriter(sink), list(identities))
+                pyrage.decrypt_io(source, SinkWriter(sink), list(identities))
         except BrokenPipeError:
             pass  # the reader stopped early (it reports its own reason)
         except AgeFormatError as exc:

@@ -194,12 +194,16 @@ class HashingWriter(io.RawIOBase):
 
 
 class IterReader(io.RawIOBase):
-    """A readable stream over an iterator of byte blocks (pull model, for pyrage)."""
+    """A readable stream over an iterator of byte blocks (pull model, for pyrage).
+
+    ``error`` keeps what the iterator raised: pyrage replaces it with its own ``EncryptError``.
+    """
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
         self._it = blocks
         self._cur = b""
         self._pos = 0
+        self.error: BaseException | None = None
 
     def readable(self) -> bool:
         return True
@@ -207,7 +211,11 @@ class IterReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         while self._pos >= len(self._cur):
-            nxt = next(self._it, None)
+            try:
+                nxt = next(self._it, None)
+            except BaseException as exc:
+                self.error = exc
+                raise
             if nxt is None:
                 return 0
             self._cur, self._pos = nxt, 0
@@ -227,20 +235,28 @@ class NullWriter(io.RawIOBase):
         return len(data)
 
 
-class PipeWriter(io.RawIOBase):
-    """Writes everything it is given into ``sink`` (a pipe may take a write in parts)."""
+class SinkWriter(io.RawIOBase):
+    """Writes everything it is given into ``sink`` (a pipe may take a write in parts).
+
+    ``error`` keeps what the sink raised (a full disk): pyrage replaces it with its own error.
+    """
 
     def __init__(self, sink: IO[bytes]) -> None:
         self._sink = sink
+        self.error: BaseException | None = None
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         view = memoryview(data)
-        while view:
-            n = self._sink.write(view)
-            view = view[n or 0:]
+        try:
+            while view:
+                n = self._sink.write(view)
+                view = view[n or 0:]
+        except BaseException as exc:
+            self.error = exc
+            raise
         return len(data)
 
 
