@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.servers.cockpit",
     "tests.servers.portals",
     "tests.servers.jump",  # network namespaces: jump hosts, Dropbear, a portal behind them
+    "tests.servers.proxies",  # SOCKS5 (Dante) and HTTP CONNECT (tinyproxy) with proxy auth
 ]
 
 
