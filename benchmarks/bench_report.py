@@ -75,6 +75,7 @@ def build_case(root: Path, targets: int, shots: int, seed: int = 7) -> tuple[str
     from evidence_kit.case.journal import utc_now
     from evidence_kit.case.outcome import Outcome
     from evidence_kit.stamp import StampInfo, stamp_png
+    from evidence_kit.secrets import Secret
 
     case = Case.open_for_capture(root, CaseDetails("Bench Client", "Bench MSP", "Bench Technician"),
                                  {"tool": {"name": "evidence-kit", "version": "bench"}})
@@ -92,16 +93,14 @@ def build_case(root: Path, targets: int, shots: int, seed: int = 7) -> tuple[str
         shots = 0
         if i % 5 == 4:
             with case.target(name, kind="ssh", profile="cisco_ios", address=f"10.0.{i // 250}.{i % 250}:22",
-                             secrets=[password]) as s:
-                case.commit_credential(s, "password", password)
+                             secrets={"password": Secret(password, "bench")}) as s:
                 s.add_artifact("host_key.pub", b"ssh-ed25519 AAAAC3Nza bench\n", "host_key", "text/plain")
                 s.add_artifact("session.cast", cast_bytes(rng, 400), "asciicast", "application/x-asciicast")
                 s.set_identity(host_key=f"SHA256:bench{i}", account="admin", mode="privilege_exec")
                 s.finish(rng.choice(outcomes), "bench")
             return 0
         with case.target(name, kind="web", profile="pfsense_web", address=f"https://10.1.{i // 250}.{i % 250}/",
-                         secrets=[password]) as s:
-            case.commit_credential(s, "password", password)
+                         secrets={"password": Secret(password, "bench")}) as s:
             s.event("navigation", {"final_url": f"https://10.1.0.{i % 250}/index.php", "title": "Dashboard",
                                    "status": 200})
             for seq in range(1, per_web[i] + 1):

@@ -90,7 +90,7 @@ async def bare(url: str, user: str, password: str, logins: int, concurrency: int
 
 
 def ours(
-    url: str, user: str, password: str, logins: int, concurrency: int, work: Path, extra: dict[str, bool] | None = None,
+    url: str, user: str, password: str, logins: int, concurrency: int, work: Path, evidence: bool = True,
 ) -> tuple[float, dict[str, int]]:
     import yaml
 
@@ -110,7 +110,7 @@ def ours(
     inventory = load_inventory(inv, ProfileRegistry(use_env=False))
     started = time.perf_counter()
     report = capture(inventory, work / "case", SecretResolver(environ={"BENCH_PW": password}),
-                     RunOptions(concurrency=concurrency, extra=dict(extra or {})))
+                     RunOptions(concurrency=concurrency, record_trace=evidence, record_video=evidence))
     return time.perf_counter() - started, report.counts()
 
 
@@ -120,7 +120,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--breakdown", action="store_true",
-                    help="also time evidence-kit without trace and video (RunOptions.extra web_trace/web_video)")
+                    help="also time evidence-kit without trace and video (RunOptions record_trace/record_video off)")
     args = ap.parse_args()
     if os.geteuid() != 0 or not os.path.exists(COCKPIT_WS):
         raise SystemExit("needs root and cockpit-ws (apt-get install cockpit-ws cockpit-bridge cockpit-system)")
@@ -151,7 +151,7 @@ def main() -> None:
                 t_bare_rec = asyncio.run(bare(url, user, password, args.logins, args.concurrency, Path(tmp)))
                 kill_user_processes(user)
                 t_lean, _ = ours(url, user, password, args.logins, args.concurrency, Path(tmp) / "lean",
-                                 {"web_trace": False, "web_video": False})
+                                 evidence=False)
         figures = {
             "logins": args.logins, "concurrency": args.concurrency, "bare_playwright_s": round(t_bare, 2),
             "evidence_kit_s": round(t_ours, 2), "ratio": round(t_ours / t_bare, 2), "outcomes": counts,

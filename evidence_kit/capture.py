@@ -17,11 +17,12 @@ from typing import Any
 
 from evidence_kit.case.case import Case, CaseDetails, TargetResult
 from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.base import Driver, RunOptions, TargetJob, driver_class
+from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, driver_class
 from evidence_kit.errors import InventoryError
 from evidence_kit.hostfacts import run_facts
-from evidence_kit.inventory import Inventory, Target
-from evidence_kit.logfilter import install_log_redaction
+from evidence_kit.inventory import Inventory
+from evidence_kit.profiles.base import ProfileBase
+from evidence_kit.profiles.target import TargetBase
 from evidence_kit.secrets import Secret, SecretResolver
 
 
@@ -29,7 +30,7 @@ from evidence_kit.secrets import Secret, SecretResolver
 class Progress:
     """Callbacks a front end (CLI, demo, tests) may set; all optional, called from threads."""
 
-    started: Callable[[Target], None] | None = None
+    started: Callable[[TargetBase], None] | None = None
     finished: Callable[[TargetResult], None] | None = None
 
 
@@ -60,16 +61,6 @@ class CaptureResult:
         }
 
 
-def target_address(target: Target, kind: str) -> str:
-    if target.url:
-        return target.url
-    if target.host:
-        return f"{target.host}:{target.port}" if target.port else target.host
-    if target.domain:
-        return target.domain
-    return ",".join(target.dcs)
-
-
 def case_details(inventory: Inventory) -> CaseDetails:
     block = inventory.case
     auth = block.authorization
@@ -84,7 +75,7 @@ def case_details(inventory: Inventory) -> CaseDetails:
 
 
 def resolve_secrets(
-    inventory: Inventory, targets: list[Target], resolver: SecretResolver
+    inventory: Inventory, targets: list[TargetBase], resolver: SecretResolver
 ) -> dict[str, dict[str, Secret]]:
     return {
         t.name: {f: resolver.resolve(ref, f"target '{t.name}' field '{f}'") for f, ref in t.secret_refs().items()}
@@ -100,11 +91,11 @@ class _Drivers:
         self._made: dict[str, Driver] = {}
         self._lock = threading.Lock()
 
-    def get(self, kind: str) -> Driver:
+    def get(self, profile: ProfileBase) -> Driver:
         with self._lock:
-            if kind not in self._made:
-                self._made[kind] = driver_class(kind)(self._options)
-            return self._made[kind]
+            if profile.kind not in self._made:
+                self._made[profile.kind] = driver_class(profile)(self._options)
+            return self._made[profile.kind]
 
     def close(self) -> None:
         for driver in self._made.values():
@@ -123,14 +114,13 @@ def capture(
     progress: Progress | None = None,
     case_id: str | None = None,
 ) -> CaptureResult:
-    install_log_redaction()
     options = options or RunOptions()
     progress = progress or Progress()
     targets = inventory.select(only or [])
     details = case_details(inventory)
-    kinds = {inventory.profile_of(t).kind for t in targets}
+    kinds = {p.kind: p for p in (inventory.profile_of(t) for t in targets)}
     for kind in sorted(kinds):
-        driver_class(kind).preflight(options)
+        driver_class(kinds[kind]).preflight(options)
     secrets = resolve_secrets(inventory, targets, resolver)
 
     facts = run_facts(inventory.sha256, {"inventory": inventory.path.name, "targets": [t.name for t in targets]})
@@ -139,21 +129,14 @@ def capture(
     drivers = _Drivers(options)
     results: dict[str, TargetResult] = {}
 
-    def one(target: Target) -> None:
+    def one(target: TargetBase) -> None:
         profile = inventory.profile_of(target)
-        values = secrets[target.name]
         if progress.started:
             progress.started(target)
-        with case.target(
-            target.name, profile.kind, profile.name, target_address(target, profile.kind),
-            secrets=[s.reveal() for s in values.values()],
-        ) as session:
-            try:
-                for field_name, secret in values.items():
-                    case.commit_credential(session, field_name, secret.reveal())
-                drivers.get(profile.kind).capture(TargetJob(target, profile, values, session, case))
-            except Exception as exc:
-                session.finish(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+        with case.target(target.name, profile.kind, profile.name, target.address,
+                         secrets=secrets[target.name]) as session:
+            ending = _run_driver(drivers.get(profile), TargetJob(target, profile, session, case))
+            session.finish(ending.outcome, ending.detail, **ending.data)
         assert session.result is not None
         results[target.name] = session.result
         if progress.finished:
@@ -162,8 +145,8 @@ def capture(
     try:
         # Make each kind's driver (and import its libraries) before the targets start, so the
         # first wave of targets does not queue behind an import.
-        for kind in sorted(kinds):
-            drivers.get(kind)
+        for profile in kinds.values():
+            drivers.get(profile)
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="target") as pool:
             for future in [pool.submit(one, t) for t in targets]:
                 future.result()
@@ -175,6 +158,16 @@ def capture(
                           if before and before.get(r.name) != r.outcome.value}
         case.close({"counts": report.counts(), "targets": len(targets)})
     return report
+
+
+def _run_driver(driver: Driver, job: TargetJob) -> Ending:
+    """The one place a target's ending is decided: returned, raised, or a crash (``error``)."""
+    try:
+        return driver.capture(job)
+    except TargetEnded as ended:
+        return ended.ending
+    except Exception as exc:  # a driver bug is evidence too; the run goes on
+        return Ending(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
 
 
 def default_case_dir(inventory: Inventory) -> Path:

@@ -3,14 +3,17 @@
 A secret may appear raw or encoded: base64 (at any byte alignment), URL-encoding, hex, JSON
 escaping. :func:`secret_variants` lists every form; :class:`Redactor` replaces them;
 :class:`StreamRedactor` does the same across reads (a secret split between two reads is held
-back until it is whole); :func:`scan_path` is the scanner tests and the trace scrub rely on.
+back until it is whole); :func:`scan_path` is the scanner tests and the trace scrub rely on;
+:func:`redact_logs` keeps library log records (paramiko's, ldap3's, playwright's) clean too.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -223,3 +226,45 @@ def _scan_zip(path: Path, rel: str, redactor: Redactor) -> list[Finding]:
     except (zipfile.BadZipFile, OSError, RuntimeError):
         findings.append(Finding(rel, None, ("unreadable-zip",)))
     return findings
+
+
+# -- library log records ----------------------------------------------------------------------
+# A log record factory redacts every record at creation, whatever logger made it and wherever
+# it is sent. Sessions register their secrets through redact_logs(); the set only grows during
+# a process, and the factory is installed by the first registration, from this one place.
+_log_redactor = Redactor()
+_log_lock = threading.Lock()
+_log_installed = False
+
+
+def redact_logs(secret: str) -> None:
+    """From now on, no log record of this process carries ``secret`` in any encoding."""
+    if not secret:
+        return
+    with _log_lock:
+        _log_redactor.add(secret)
+        if not _log_installed:
+            _install_log_factory()
+
+
+def _install_log_factory() -> None:
+    global _log_installed
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _log_redactor:
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record: leave it to logging's own handling
+                return record
+            record.msg = _log_redactor.redact_text(message)
+            record.args = None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    # Libraries' errors (a reset socket in paramiko's transport thread) are recorded in the
+    # journal by the drivers; without a handler Python would print them to stderr.
+    for name in ("paramiko", "ldap3"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+    _log_installed = True

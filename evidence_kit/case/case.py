@@ -2,14 +2,17 @@
 
     case = Case.open_for_capture(root, details)
     with case.target("core-router", kind="ssh", profile="cisco_ios", address="10.0.0.1:22",
-                     secrets=[password]) as session:
+                     secrets={"password": password}) as session:
         session.event("connected", {...})
         with session.artifact("transcript.cast", kind="asciicast", media_type=...) as w:
             w.write(b"...")
         session.finish(Outcome.LOGIN_OK, "prompt '#' reached")
 
-Everything a session journals passes through the target's redactor first: a secret that
-slips into an exception message or a device banner is replaced before it reaches disk.
+The session owns the target's secrets: it journals a commitment to each when it opens, feeds
+every form of them to its redactor and to the log redaction, and hands them to the driver by
+field name (:meth:`TargetSession.secret`). Everything a session journals passes through the
+redactor first: a secret that slips into an exception message or a device banner is replaced
+before it reaches disk.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import secrets as _secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +38,8 @@ from evidence_kit.case.commitments import CommitmentParams, commit
 from evidence_kit.case.journal import GENESIS, JOURNAL_NAME, Journal, JournalCheck, check_journal, utc_now
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.errors import CaseError
-from evidence_kit.logfilter import register_secret
-from evidence_kit.redact import Redactor, StreamRedactor
+from evidence_kit.redact import Redactor, StreamRedactor, redact_logs
+from evidence_kit.secrets import Secret
 
 CASE_FORMAT = "evidence-kit-case/1"
 CASE_FILE = "case.json"
@@ -91,20 +94,22 @@ class TargetResult:
 
 
 class TargetSession:
-    """One target's part of the case: events, artifacts, and exactly one outcome."""
+    """One target's part of the case: its secrets, events, artifacts, and exactly one outcome."""
 
     def __init__(
-        self, case: Case, name: str, kind: str, profile: str, address: str, secrets: Iterable[str]
+        self, case: Case, name: str, kind: str, profile: str, address: str,
+        secrets: Mapping[str, Secret] | None = None,
     ) -> None:
         self.case = case
         self.name = name
         self.kind = kind
         self.profile = profile
         self.address = address
-        values = [s for s in secrets if s]
-        self.redactor = Redactor(values)
-        for value in values:
-            register_secret(value)
+        self._secrets = dict(secrets or {})
+        self._redacted: list[str] = []
+        self.redactor = Redactor()
+        for secret in self._secrets.values():
+            self.add_secret(secret.reveal())
         self.folder = f"{ARTIFACTS_DIR}/{slug(name)}/run{case.journal.run:03d}"
         self.started = utc_now()
         self.identity: dict[str, Any] = {}
@@ -112,12 +117,26 @@ class TargetSession:
         self._artifacts: list[str] = []
         self._lock = threading.Lock()
         self.event("target_started", {"kind": kind, "profile": profile, "address": address})
+        for field_name, secret in self._secrets.items():
+            # A salted scrypt commitment to each credential (never the credential itself).
+            self.event("credential_commitment",
+                       commit(case.commitment_params, secret.reveal(), target=name, field=field_name))
+
+    def secret(self, field_name: str) -> Secret | None:
+        """The target's secret for ``field_name`` (``password``, ``totp``, a ``secrets:`` name)."""
+        return self._secrets.get(field_name)
 
     def add_secret(self, value: str) -> None:
-        """Register a secret learned mid-session (e.g. a TOTP code) for redaction."""
-        if value:
+        """Redact a secret learned mid-session (a TOTP code, a seed's bare form) from now on."""
+        if value and value not in self._redacted:
+            self._redacted.append(value)
             self.redactor.add(value)
-            register_secret(value)
+            redact_logs(value)
+
+    def redaction_values(self) -> list[str]:
+        """Every secret this session redacts (its own and learned ones), for a scrubber that must
+        treat them one by one (trace_scrub.py); a copy, read at the point of use."""
+        return list(self._redacted)
 
     def event(self, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.case.journal.append(event, self.redactor.redact_obj(data or {}), target=self.name)
@@ -294,16 +313,9 @@ class Case:
             return cls(root, info, journal, lock)
 
     def target(
-        self, name: str, kind: str, profile: str, address: str, secrets: Iterable[str] = ()
+        self, name: str, kind: str, profile: str, address: str, secrets: Mapping[str, Secret] | None = None
     ) -> TargetSession:
         return TargetSession(self, name, kind, profile, address, secrets)
-
-    def commit_credential(self, session: TargetSession, field_name: str, value: str) -> None:
-        """Journal a salted scrypt commitment to a credential (never the credential)."""
-        session.event(
-            "credential_commitment",
-            commit(self.commitment_params, value, target=session.name, field=field_name),
-        )
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
         try:

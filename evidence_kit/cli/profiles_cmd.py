@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,17 +27,17 @@ def list_(profile_dirs: tuple[Path, ...], as_json: bool) -> None:
     from evidence_kit.profiles import ProfileRegistry
 
     registry = ProfileRegistry(list(profile_dirs))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for loaded in registry.all():
         p = loaded.profile
         rows.append({"name": p.name, "kind": p.kind, "vendor": p.vendor, "product": p.product,
-                     "source": loaded.source})
+                     "source": loaded.source, "builtin": loaded.builtin})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     width = max((len(r["name"]) for r in rows), default=4)
     for r in rows:
-        builtin = "" if "builtin" in r["source"] or "/profiles/" in r["source"] else f"  ({r['source']})"
+        builtin = "" if r["builtin"] else f"  ({r['source']})"
         click.echo(f"{r['name']:<{width}}  {r['kind']:<9}  {r['vendor']} {r['product']}".rstrip() + builtin)
 
 

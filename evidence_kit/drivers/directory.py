@@ -30,8 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.base import Driver, TargetJob
-from evidence_kit.profiles.directory import DEFAULT_PORTS, TRANSPORTS, DirectoryProfile, normalise_group
+from evidence_kit.drivers.base import Driver, Ending, TargetEnded, TargetJob, end
+from evidence_kit.profiles.directory import (
+    DEFAULT_PORTS,
+    TRANSPORTS,
+    DirectoryProfile,
+    DirectoryTarget,
+    normalise_group,
+)
 from evidence_kit.tlsinfo import info_from_socket
 from evidence_kit.tlstrust import judge, verify_chain
 
@@ -210,15 +216,6 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class _Stop(Exception):
-    """Ends the capture with an outcome (raised from deep inside the steps)."""
-
-    def __init__(self, outcome: Outcome, detail: str) -> None:
-        super().__init__(detail)
-        self.outcome = outcome
-        self.detail = detail
-
-
 @dataclass
 class _Settings:
     transport: str
@@ -231,12 +228,14 @@ class _Settings:
     privileged: list[str]
 
 
-def _settings(job: TargetJob) -> _Settings:
+DirectoryJob = TargetJob[DirectoryTarget, DirectoryProfile]
+
+
+def _settings(job: DirectoryJob) -> _Settings:
     target, profile = job.target, job.profile
-    assert isinstance(profile, DirectoryProfile)
     transport = (target.transport or profile.transport).lower()
     if transport not in TRANSPORTS:
-        raise _Stop(Outcome.ERROR, f"transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
+        end(Outcome.ERROR, f"transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
     default_port = target.port or DEFAULT_PORTS[transport]
     names = [target.host] if target.host else (list(target.dcs) or [target.domain or ""])
     endpoints = []
@@ -251,7 +250,7 @@ def _settings(job: TargetJob) -> _Settings:
         try:
             expected = [normalise_group(p) for p in target.expected.split(",") if p.strip()]
         except ValueError as exc:
-            raise _Stop(Outcome.ERROR, f"target field 'expected': {exc}")
+            end(Outcome.ERROR, f"target field 'expected': {exc}")
     return _Settings(transport, endpoints, pick("connect"), pick("auth"), pick("command"),
                      expected, profile.expected_match, profile.privileged_groups)
 
@@ -267,25 +266,25 @@ def _is_timeout(exc: BaseException) -> bool:
 
 @dataclass
 class _Capture:
-    job: TargetJob
+    job: DirectoryJob
     settings: _Settings
     transcript: Transcript = field(default_factory=Transcript)
     record: dict[str, Any] = field(default_factory=dict)
     conn: Connection | None = None
 
     # -- the steps ---------------------------------------------------------------------------
-    def run(self) -> tuple[Outcome, str]:
+    def run(self) -> Ending:
         s = self.settings
         self.record.update({
             "format": RECORD_FORMAT, "target": self.job.target.name, "profile": self.job.profile.name,
             "transport": s.transport, "plain_ldap": s.transport == "ldap",
             "bind_name": self.job.target.username, "read_only": True,
         })
-        password = self.job.secret("password")
+        password = self.job.session.secret("password")
         if password is None or not password.reveal():
             # An LDAP simple bind with an empty password is an *unauthenticated* bind that
             # succeeds anonymously on AD: it would "prove" nothing, so it is never sent.
-            raise _Stop(Outcome.ERROR, "empty password: an LDAP simple bind with it would be anonymous")
+            end(Outcome.ERROR, "empty password: an LDAP simple bind with it would be anonymous")
         if s.transport == "ldap":
             self.transcript.note("transport 'ldap' chosen explicitly by the inventory: no encryption, "
                                  "the bind password crosses the network in clear")
@@ -326,7 +325,7 @@ class _Capture:
                     self.transcript.op("starttls", {"oid": "1.3.6.1.4.1.1466.20037"},
                                        _result(conn.result) if conn.result else {"ok": ok}, started)
                     if not ok:
-                        raise _Stop(Outcome.ERROR, f"StartTLS refused by {host}:{port}: {_describe(conn.result)}")
+                        end(Outcome.ERROR, f"StartTLS refused by {host}:{port}: {_describe(conn.result)}")
             except LDAPException as exc:
                 text = str(exc)
                 if _is_timeout(exc):
@@ -340,14 +339,14 @@ class _Capture:
                 last = (outcome, f"{host}:{port}: {text}")
                 _close(conn)
                 continue
-            except _Stop:
+            except TargetEnded:
                 _close(conn)
                 raise
             self.job.session.event("connected", {**request, **result})
             self.record["dc"] = {"host": host, "port": port, "address": result["peer"]}
             self.conn = conn
             return
-        raise _Stop(*last)
+        end(*last)
 
     def _check_certificate(self) -> None:
         assert self.conn is not None and self.conn.socket is not None
@@ -373,7 +372,7 @@ class _Capture:
         if not decision.accepted:
             self.transcript.note("bind NOT attempted: the certificate was not accepted, "
                                  "the password was not sent")
-            raise _Stop(Outcome.CERTIFICATE_MISMATCH, decision.reason)
+            end(Outcome.CERTIFICATE_MISMATCH, decision.reason)
 
     def _read_rootdse(self) -> dict[str, list[Any]]:
         profile = self.job.profile
@@ -405,7 +404,7 @@ class _Capture:
         except LDAPException as exc:
             outcome = Outcome.TIMEOUT if _is_timeout(exc) else Outcome.ERROR
             self.transcript.op("bind", request, {"error": f"{type(exc).__name__}: {exc}"}, started)
-            raise _Stop(outcome, f"bind: {exc}")
+            end(outcome, f"bind: {exc}")
         finally:
             conn.password = None  # ldap3 keeps it for re-binds we never do
         result = _result(conn.result)
@@ -424,17 +423,17 @@ class _Capture:
             suffix = f" (AD data {code})" if code else ""
             if code in PASSWORD_MATCHED_CODES:
                 suffix += "; the password itself was accepted"
-            raise _Stop(Outcome.AUTH_FAILED, f"bind refused: {words}{suffix}")
-        raise _Stop(Outcome.ERROR, f"bind refused: {_describe(conn.result)}")
+            end(Outcome.AUTH_FAILED, f"bind refused: {words}{suffix}")
+        end(Outcome.ERROR, f"bind refused: {_describe(conn.result)}")
 
-    def _prove(self, rootdse: dict[str, list[Any]]) -> tuple[Outcome, str]:
+    def _prove(self, rootdse: dict[str, list[Any]]) -> Ending:
         session = self.job.session
         s = self.settings
         self._timeout(s.command_timeout)
         whoami = self._whoami(rootdse)
         token = self._token_groups()
         if ANONYMOUS_SID in token:
-            raise _Stop(Outcome.ERROR, "bind succeeded but the session is anonymous")
+            end(Outcome.ERROR, "bind succeeded but the session is anonymous")
         naming = str(rootdse.get("defaultNamingContext", [""])[0])
         domain_sid = self._domain_sid(naming)
         account = self._account(naming, whoami, token)
@@ -445,7 +444,7 @@ class _Capture:
             self.record["groups_from"] = "account tokenGroups"
             self.transcript.note("the session's tokenGroups were not readable: using the account's tokenGroups")
             if not token:
-                raise _Stop(Outcome.ERROR, "bind succeeded but neither the session's nor the account's "
+                end(Outcome.ERROR, "bind succeeded but neither the session's nor the account's "
                                            "tokenGroups could be read")
         else:
             self.record["groups_from"] = "session tokenGroups (RootDSE)"
@@ -481,8 +480,8 @@ class _Capture:
         exp_text = (" and " if s.expected_match == "all" else " or ").join(
             str(names.get(str(e["sid"])) or _default_name(str(e["group"]))) for e in expected)
         if satisfied:
-            return Outcome.LOGIN_OK, f"bound as {acct_name}; session token holds {exp_text}"
-        return Outcome.LOGIN_LIMITED, f"bound as {acct_name}, but the session token lacks {exp_text}"
+            return Ending(Outcome.LOGIN_OK, f"bound as {acct_name}; session token holds {exp_text}")
+        return Ending(Outcome.LOGIN_LIMITED, f"bound as {acct_name}, but the session token lacks {exp_text}")
 
     def _whoami(self, rootdse: dict[str, list[Any]]) -> str | None:
         assert self.conn is not None
@@ -615,7 +614,7 @@ class _Capture:
                              size_limit=500)
         except LDAPException as exc:
             self.transcript.op("search", request, {"error": f"{type(exc).__name__}: {exc}"}, started)
-            raise _Stop(Outcome.TIMEOUT if _is_timeout(exc) else Outcome.ERROR, f"search ({label}): {exc}")
+            end(Outcome.TIMEOUT if _is_timeout(exc) else Outcome.ERROR, f"search ({label}): {exc}")
         entries = []
         for item in self.conn.response or []:
             if item.get("type") != "searchResEntry":
@@ -681,28 +680,22 @@ def _default_name(ref: str) -> str:
     return WELL_KNOWN_SIDS.get(ref, ref)
 
 
-class DirectoryDriver(Driver):
-    kind = "directory"
-
-    def capture(self, job: TargetJob) -> None:
+class DirectoryDriver(Driver[DirectoryTarget, DirectoryProfile]):
+    def capture(self, job: DirectoryJob) -> Ending:
+        run = _Capture(job, _settings(job))
         try:
-            run = _Capture(job, _settings(job))
-        except _Stop as stop:
-            job.session.finish(stop.outcome, stop.detail)
-            return
-        try:
-            outcome, detail = run.run()
-        except _Stop as stop:
-            outcome, detail = stop.outcome, stop.detail
+            ending = run.run()
+        except TargetEnded as ended:
+            ending = ended.ending
         except Exception as exc:  # failures are evidence: keep the transcript so far
-            outcome, detail = Outcome.ERROR, f"{type(exc).__name__}: {exc}"
+            ending = Ending(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
         finally:
             run.close()
-        run.record["outcome"] = {"outcome": outcome.value, "detail": detail}
-        run.transcript.note(f"outcome: {outcome.value}: {detail}")
+        run.record["outcome"] = {"outcome": ending.outcome.value, "detail": ending.detail}
+        run.transcript.note(f"outcome: {ending.outcome.value}: {ending.detail}")
         job.session.add_artifact("ldap-transcript.txt", run.transcript.text().encode(),
                                  kind="ldap_transcript", media_type="text/plain; charset=utf-8")
         body = {**run.record, "operations": run.transcript.operations}
         job.session.add_artifact("ldap-record.json", json.dumps(body, indent=2, default=str).encode() + b"\n",
                                  kind="ldap_record", media_type="application/json")
-        job.session.finish(outcome, detail)
+        return ending

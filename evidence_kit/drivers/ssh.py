@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.base import Driver, TargetJob
+from evidence_kit.drivers.base import Driver, Ending, TargetJob, end
 from evidence_kit.drivers.terminal import (
     ChannelClosed,
     Expect,
@@ -29,8 +29,7 @@ from evidence_kit.drivers.terminal import (
     clean_text,
     summarize,
 )
-from evidence_kit.logfilter import install_log_redaction
-from evidence_kit.profiles.ssh import Mode, SshProfile
+from evidence_kit.profiles.ssh import Mode, SshProfile, SshTarget
 
 if TYPE_CHECKING:
     import paramiko
@@ -41,15 +40,6 @@ WEAK = {
     "ciphers": ["aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc"],
     "macs": ["hmac-md5", "hmac-md5-96", "hmac-sha1-96"],
 }
-
-
-class _Done(Exception):
-    """Ends a target early with an outcome (raised inside the flow, caught once)."""
-
-    def __init__(self, outcome: Outcome, detail: str) -> None:
-        super().__init__(detail)
-        self.outcome = outcome
-        self.detail = detail
 
 
 def ssh_fingerprint(key_bytes: bytes) -> str:
@@ -63,36 +53,32 @@ def _expected_mode(profile: SshProfile, override: str | None) -> Mode:
     return profile.mode(override if override in names else profile.expected_mode)
 
 
+SshJob = TargetJob[SshTarget, SshProfile]
+
+
 @dataclass
 class _Negotiated:
     allowed_legacy: dict[str, list[str]]
     unsupported_legacy: list[str]
 
 
-class SshDriver(Driver):
-    kind = "ssh"
+class SshDriver(Driver[SshTarget, SshProfile]):
 
-    def capture(self, job: TargetJob) -> None:
-        install_log_redaction()
+    def capture(self, job: SshJob) -> Ending:
         profile = job.profile
-        assert isinstance(profile, SshProfile)
-        session = job.session
         transport: paramiko.Transport | None = None
         try:
             transport = self._connect(job, profile)
             self._check_host_key(job, transport)
             self._authenticate(job, profile, transport)
-            outcome, detail = self._shell(job, profile, transport)
-            session.finish(outcome, detail)
-        except _Done as done:
-            session.finish(done.outcome, done.detail)
+            return self._shell(job, profile, transport)
         finally:
             if transport is not None:
                 transport.close()
 
     # -- connection -------------------------------------------------------------------------
 
-    def _connect(self, job: TargetJob, profile: SshProfile) -> paramiko.Transport:
+    def _connect(self, job: SshJob, profile: SshProfile) -> paramiko.Transport:
         import paramiko
 
         target, session = job.target, job.session
@@ -103,15 +89,15 @@ class SshDriver(Driver):
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise _Done(Outcome.UNREACHABLE, f"cannot resolve {host}: {exc.strerror}")
+            end(Outcome.UNREACHABLE, f"cannot resolve {host}: {exc.strerror}")
         resolved = [str(i[4][0]) for i in infos]
         session.event("resolved", {"host": host, "port": port, "addresses": resolved})
         try:
             sock = socket.create_connection((host, port), timeout=t.connect)
         except TimeoutError:
-            raise _Done(Outcome.UNREACHABLE, f"no TCP answer from {host}:{port} within {t.connect:g} s")
+            end(Outcome.UNREACHABLE, f"no TCP answer from {host}:{port} within {t.connect:g} s")
         except OSError as exc:
-            raise _Done(Outcome.UNREACHABLE, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+            end(Outcome.UNREACHABLE, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
         peer = sock.getpeername()
         local = sock.getsockname()
         session.event("connected", {"peer": f"{peer[0]}:{peer[1]}", "local": f"{local[0]}:{local[1]}",
@@ -137,13 +123,13 @@ class SshDriver(Driver):
             elapsed = time.monotonic() - started
             text = str(exc)
             if "banner" in text.lower() and elapsed >= t.banner * 0.9:
-                raise _Done(Outcome.TIMEOUT, f"server accepted TCP but sent no SSH banner within {t.banner:g} s")
+                end(Outcome.TIMEOUT, f"server accepted TCP but sent no SSH banner within {t.banner:g} s")
             if "no acceptable" in text.lower() or "incompatible" in text.lower():
-                raise _Done(Outcome.ERROR, f"no common SSH algorithms ({text}); an old device may need legacy: true")
-            raise _Done(Outcome.ERROR, f"SSH handshake failed: {text}")
+                end(Outcome.ERROR, f"no common SSH algorithms ({text}); an old device may need legacy: true")
+            end(Outcome.ERROR, f"SSH handshake failed: {text}")
         except (EOFError, OSError) as exc:
             transport.close()
-            raise _Done(Outcome.ERROR, f"connection closed during SSH handshake: {exc}")
+            end(Outcome.ERROR, f"connection closed during SSH handshake: {exc}")
         session.event("ssh_handshake", {
             "server_version": summarize(transport.remote_version or ""),
             "cipher": transport.remote_cipher, "mac": transport.remote_mac,
@@ -181,7 +167,7 @@ class SshDriver(Driver):
 
     # -- identity of the far end ----------------------------------------------------------------
 
-    def _check_host_key(self, job: TargetJob, transport: paramiko.Transport) -> None:
+    def _check_host_key(self, job: SshJob, transport: paramiko.Transport) -> None:
         import paramiko
 
         target, session = job.target, job.session
@@ -204,7 +190,7 @@ class SshDriver(Driver):
             try:
                 known = paramiko.HostKeys(str(Path(target.known_hosts).expanduser()))
             except OSError as exc:
-                raise _Done(Outcome.ERROR, f"cannot read known_hosts {target.known_hosts}: {exc}")
+                end(Outcome.ERROR, f"cannot read known_hosts {target.known_hosts}: {exc}")
             port = target.port or 22
             lookup = target.host if port == 22 else f"[{target.host}]:{port}"
             entry = known.lookup(lookup or "") or {}
@@ -219,19 +205,19 @@ class SshDriver(Driver):
         session.event("host_key_check", {"result": "match" if ok else "mismatch", "expected": expected,
                                          "presented": fp, "source": source})
         if not ok:
-            raise _Done(
+            end(
                 Outcome.HOST_KEY_MISMATCH,
                 f"host key {fp} does not match {source} ({expected}); no credential was sent",
             )
 
     # -- authentication ---------------------------------------------------------------------------
 
-    def _authenticate(self, job: TargetJob, profile: SshProfile, transport: paramiko.Transport) -> None:
+    def _authenticate(self, job: SshJob, profile: SshProfile, transport: paramiko.Transport) -> None:
         import paramiko
 
         target, session = job.target, job.session
         username = (target.username or "") + profile.username_suffix
-        password = job.secret("password")
+        password = job.session.secret("password")
         methods_tried: list[str] = []
         try:
             if target.key_file is not None:
@@ -257,21 +243,21 @@ class SshDriver(Driver):
                     transport.auth_interactive(username, self._kbd_handler(password.reveal(), session))
         except paramiko.BadAuthenticationType as exc:
             self._record_banner(job, transport)
-            raise _Done(
+            end(
                 Outcome.AUTH_FAILED, f"server refused the method(s) {methods_tried}; it allows {exc.allowed_types}"
             )
         except paramiko.AuthenticationException as exc:
             self._record_banner(job, transport)
             methods = ", ".join(methods_tried)
-            raise _Done(Outcome.AUTH_FAILED, f"authentication failed for {username} ({methods}): {exc}")
+            end(Outcome.AUTH_FAILED, f"authentication failed for {username} ({methods}): {exc}")
         except paramiko.SSHException as exc:
             self._record_banner(job, transport)
             if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
-                raise _Done(Outcome.TIMEOUT, f"no authentication answer within {target.timeouts.auth:g} s")
-            raise _Done(Outcome.ERROR, f"authentication error: {exc}")
+                end(Outcome.TIMEOUT, f"no authentication answer within {target.timeouts.auth:g} s")
+            end(Outcome.ERROR, f"authentication error: {exc}")
         except (EOFError, OSError) as exc:
             self._record_banner(job, transport)
-            raise _Done(Outcome.ERROR, f"connection lost during authentication: {exc}")
+            end(Outcome.ERROR, f"connection lost during authentication: {exc}")
         self._record_banner(job, transport)
         session.event("auth", {"result": "accepted", "username": username, "methods": methods_tried})
         session.set_identity(account=username)
@@ -286,17 +272,17 @@ class SshDriver(Driver):
 
         return handler
 
-    def _load_key(self, job: TargetJob) -> paramiko.PKey:
+    def _load_key(self, job: SshJob) -> paramiko.PKey:
         import paramiko
 
         path = str(Path(job.target.key_file or "").expanduser())
-        passphrase = job.secret("key_passphrase")
+        passphrase = job.session.secret("key_passphrase")
         try:
             return paramiko.PKey.from_path(path, password=passphrase.reveal().encode() if passphrase else None)
         except (OSError, paramiko.SSHException, ValueError) as exc:
-            raise _Done(Outcome.ERROR, f"cannot load key_file {path}: {type(exc).__name__}")
+            end(Outcome.ERROR, f"cannot load key_file {path}: {type(exc).__name__}")
 
-    def _record_banner(self, job: TargetJob, transport: paramiko.Transport) -> None:
+    def _record_banner(self, job: SshJob, transport: paramiko.Transport) -> None:
         banner = transport.get_banner()
         if not banner or job.session.identity.get("banner_sha256"):
             return
@@ -307,7 +293,7 @@ class SshDriver(Driver):
 
     # -- the shell ----------------------------------------------------------------------------------
 
-    def _shell(self, job: TargetJob, profile: SshProfile, transport: paramiko.Transport) -> tuple[Outcome, str]:
+    def _shell(self, job: SshJob, profile: SshProfile, transport: paramiko.Transport) -> Ending:
         session, target = job.session, job.target
         channel = transport.open_session(timeout=target.timeouts.command)
         channel.get_pty(term="vt100", width=profile.terminal_width, height=profile.terminal_height)
@@ -325,8 +311,8 @@ class SshDriver(Driver):
                     channel.close()
 
     def _converse(
-        self, job: TargetJob, profile: SshProfile, term: Expect, recorder: TerminalRecorder
-    ) -> tuple[Outcome, str]:
+        self, job: SshJob, profile: SshProfile, term: Expect, recorder: TerminalRecorder
+    ) -> Ending:
         session, target = job.session, job.target
         t = target.timeouts
         modes = {m.name: re.compile(m.pattern) for m in profile.modes}
@@ -345,12 +331,12 @@ class SshDriver(Driver):
             try:
                 found = term.expect({**questions, **failures, **modes}, t.auth, "prompt after login")
             except ExpectTimeout as exc:
-                raise _Done(Outcome.TIMEOUT, f"logged in but {exc}; last line: {summarize(exc.tail, 200)!r}")
+                end(Outcome.TIMEOUT, f"logged in but {exc}; last line: {summarize(exc.tail, 200)!r}")
             except ChannelClosed as exc:
-                raise _Done(Outcome.ERROR, f"logged in but {exc} before a prompt")
+                end(Outcome.ERROR, f"logged in but {exc} before a prompt")
             if found.name.startswith("auth_failure_"):
                 term.take()
-                raise _Done(Outcome.AUTH_FAILED, f"device refused the login: {summarize(found.match.group(0), 200)!r}")
+                end(Outcome.AUTH_FAILED, f"device refused the login: {summarize(found.match.group(0), 200)!r}")
             if found.name.startswith("q"):
                 q = pending.pop(int(found.name[1:]))
                 term.take()
@@ -390,9 +376,9 @@ class SshDriver(Driver):
                 _, mode = run(command, "identity")
         except ExpectTimeout as exc:
             detail = f"logged in ({mode}) but {exc}"
-            return (Outcome.TIMEOUT, detail)
+            return Ending(Outcome.TIMEOUT, detail)
         except ChannelClosed as exc:
-            raise _Done(Outcome.ERROR, f"logged in ({mode}) but {exc}")
+            end(Outcome.ERROR, f"logged in ({mode}) but {exc}")
         finally:
             del login_output
 
@@ -401,11 +387,11 @@ class SshDriver(Driver):
         session.set_identity(mode=reached.name, privilege=reached.privilege, expected_mode=expected.name)
         self._exit(profile, term, recorder)
         if reached.privilege >= expected.privilege:
-            return Outcome.LOGIN_OK, f"reached mode '{reached.name}' (expected '{expected.name}')"
-        return Outcome.LOGIN_LIMITED, f"reached mode '{reached.name}', below the expected '{expected.name}'"
+            return Ending(Outcome.LOGIN_OK, f"reached mode '{reached.name}' (expected '{expected.name}')")
+        return Ending(Outcome.LOGIN_LIMITED, f"reached mode '{reached.name}', below the expected '{expected.name}'")
 
     def _elevate(
-        self, job: TargetJob, profile: SshProfile, term: Expect, modes: dict[str, re.Pattern[str]],
+        self, job: SshJob, profile: SshProfile, term: Expect, modes: dict[str, re.Pattern[str]],
         mode: str, recorder: TerminalRecorder,
     ) -> str:
         """Climb to the expected mode if the profile says how and the inventory has the secret."""
@@ -416,7 +402,7 @@ class SshDriver(Driver):
             if step.privilege <= current.privilege or step.privilege > expected.privilege or step.enter is None:
                 continue
             entry = step.enter
-            secret = job.secret(entry.secret) if entry.secret else None
+            secret = job.session.secret(entry.secret) if entry.secret else None
             if entry.secret and secret is None:
                 session.event("elevation", {"to": step.name, "result": "skipped",
                                             "detail": f"no {entry.secret} in the inventory"})

@@ -37,7 +37,7 @@ from evidence_kit.browser import (
 )
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.base import Driver, RunOptions, TargetJob
+from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, end
 from evidence_kit.errors import BrowserNotFoundError
 from evidence_kit.profiles.web import (
     ClickStep,
@@ -52,6 +52,7 @@ from evidence_kit.profiles.web import (
     TotpStep,
     WaitStep,
     WebProfile,
+    WebTarget,
 )
 from evidence_kit.tlsinfo import TlsInfo, cert_sha256, check_pin, fetch_chain
 from evidence_kit.tlstrust import judge
@@ -65,15 +66,6 @@ NET_UNREACHABLE = re.compile(
 )
 NET_CERT = re.compile(r"net::ERR_CERT_[A-Z_]+")
 CLOSED = re.compile(r"(?i)(has been closed|browser.*(closed|disconnected)|crash|Connection closed)")
-
-
-class StepEnd(Exception):
-    """Ends the login early with an outcome (a failure marker, an unreachable page...)."""
-
-    def __init__(self, outcome: Outcome, detail: str) -> None:
-        super().__init__(detail)
-        self.outcome = outcome
-        self.detail = detail
 
 
 def totp_now(seed_value: str) -> tuple[str, str, float]:
@@ -94,9 +86,10 @@ def totp_now(seed_value: str) -> tuple[str, str, float]:
     return otp.at(now), seed, left
 
 
-class WebDriver(Driver):
-    kind = "web"
+WebJob = TargetJob[WebTarget, WebProfile]
 
+
+class WebDriver(Driver[WebTarget, WebProfile]):
     @classmethod
     def preflight(cls, options: RunOptions) -> None:
         find_browser(options.browser_path)
@@ -143,11 +136,12 @@ class WebDriver(Driver):
     def launches(self) -> int:
         return self._launches
 
-    def capture(self, job: TargetJob) -> None:
+    def capture(self, job: WebJob) -> Ending:
         if self._closed:
             raise RuntimeError("web driver is closed")
         future = asyncio.run_coroutine_threadsafe(_TargetRun(self, job).run(), self.loop)
-        future.result()
+        ending: Ending = future.result()
+        return ending
 
     def submit(self, coro: Awaitable[Any]) -> Any:
         """Run a coroutine on the driver's loop and wait (tests use it to reach the browser)."""
@@ -200,11 +194,10 @@ class _TargetRun:
     """One target's login. Lives on the driver's loop."""
 
     driver: WebDriver
-    job: TargetJob
+    job: WebJob
     context: Any = None
     page: Any = None
     seq: int = 0
-    secret_values: list[str] = field(default_factory=list)
     secret_targets: list[tuple[str | None, str]] = field(default_factory=list)  # (frame, selector) filled
     frames: set[str] = field(default_factory=set)
     navs: list[_Nav] = field(default_factory=list)
@@ -220,41 +213,38 @@ class _TargetRun:
     after_submit_done: bool = False
 
     def __post_init__(self) -> None:
-        self.profile: WebProfile = self.job.profile  # type: ignore[assignment]
+        self.profile = self.job.profile
         self.target = self.job.target
         self.session = self.job.session
         self.options = self.driver.options
         self.step_timeout = float(self.target.timeouts.step)
-        self.secret_values = [s.reveal() for s in self.job.secrets.values() if s]
         self.work = Path(tempfile.mkdtemp(prefix="t-", dir=self.driver.tmp))
 
     @property
     def want_video(self) -> bool:
-        return self.profile.video and bool(self.options.extra.get("web_video", True))
+        return self.profile.video and self.options.record_video
 
     @property
     def want_trace(self) -> bool:
-        return bool(self.options.extra.get("web_trace", True))
+        return self.options.record_trace
 
     @property
     def assisted(self) -> bool:
-        # Assisted mode is --headed with a terminal to pause on. "web_assist_headless" keeps the
+        # Assisted mode is --headed with a terminal to pause on. assist_headless keeps the
         # browser hidden but still pauses: enough for approvals done elsewhere (a phone push).
-        return self.options.pause is not None and (
-            self.options.headed or bool(self.options.extra.get("web_assist_headless"))
-        )
+        return self.options.pause is not None and (self.options.headed or self.options.assist_headless)
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
 
     # --- entry ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def run(self) -> Ending:
         outcome, detail = Outcome.ERROR, ""
         try:
             outcome, detail = await self.login()
-        except StepEnd as end:
-            outcome, detail = end.outcome, end.detail
+        except TargetEnded as ended:
+            outcome, detail = ended.ending.outcome, ended.ending.detail
         except Exception as exc:  # a crash is evidence too; the run goes on
             outcome, detail = self.classify(exc)
             if outcome is not Outcome.ERROR or not CLOSED.search(str(exc)):
@@ -267,7 +257,7 @@ class _TargetRun:
         data: dict[str, Any] = {}
         if self.manual_steps:
             data["manual_steps"] = self.manual_steps
-        await asyncio.to_thread(self.session.finish, outcome, detail, **data)
+        return Ending(outcome, detail, data)
 
     def classify(self, exc: BaseException) -> tuple[Outcome, str]:
         text = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
@@ -452,7 +442,7 @@ class _TargetRun:
         })
         pin = check_pin(self.browser_leaf, self.target.certificate)
         if not pin.ok or (not same and self.target.certificate):
-            raise StepEnd(Outcome.CERTIFICATE_MISMATCH, "browser saw another certificate: " + pin.describe()
+            end(Outcome.CERTIFICATE_MISMATCH, "browser saw another certificate: " + pin.describe()
                           + "; nothing was typed")
 
     # --- steps ------------------------------------------------------------------------------
@@ -461,38 +451,37 @@ class _TargetRun:
         return self.page.frame_locator(frame) if frame else self.page
 
     def value_of(self, name: str, secret_ok: bool) -> str:
-        secret = self.job.secret(name)
+        secret = self.job.session.secret(name)
         if secret is not None:
             return secret.reveal()
         if name == "username" and self.target.username is not None:
             return self.target.username
-        raise StepEnd(
+        end(
             Outcome.ERROR, f"profile '{self.profile.name}' types field '{name}' but the target has no '{name}'"
         )
 
     async def fresh_code(self, field_name: str) -> str:
-        secret = self.job.secret(field_name)
+        secret = self.job.session.secret(field_name)
         if secret is None:
-            raise StepEnd(Outcome.ERROR, f"no '{field_name}' seed")
+            end(Outcome.ERROR, f"no '{field_name}' seed")
         try:
             code, seed, left = totp_now(secret.reveal())
             if left < 3:  # too close to the end of its window: take the next code
                 await asyncio.sleep(left + 0.2)
                 code, seed, left = totp_now(secret.reveal())
         except Exception as exc:
-            raise StepEnd(Outcome.ERROR, f"field '{field_name}': not a usable TOTP seed ({type(exc).__name__})")
+            end(Outcome.ERROR, f"field '{field_name}': not a usable TOTP seed ({type(exc).__name__})")
         # Known to the redactor before anything could record it.
         for value in (seed, code):
             self.session.add_secret(value)
-            if value not in self.secret_values:
-                self.secret_values.append(value)
         return code
 
     async def render_template(self, template: str) -> str:
         out = template
         for name, optional in set(re.findall(r"{(\w+)(\??)}", template)):
             source = "totp" if name == "totp_code" else name
-            if optional and self.job.secret(source) is None and not (source == "username" and self.target.username):
+            missing = self.job.session.secret(source) is None
+            if optional and missing and not (source == "username" and self.target.username):
                 value = ""
             elif name == "totp_code":
                 value = await self.fresh_code("totp")
@@ -531,7 +520,7 @@ class _TargetRun:
         if isinstance(step, FillStep | ClickStep | PressStep | TotpStep):
             if step.frame:
                 self.frames.add(step.frame)
-            if isinstance(step, TotpStep) and self.job.secret(step.field) is None:
+            if isinstance(step, TotpStep) and self.job.session.secret(step.field) is None:
                 return await self.no_seed(index, step, timeout)
             state = await self.wait_for(self.element_condition(step), timeout, watch_success=step.optional,
                                         skip_when=step.skip_when if step.optional else None)
@@ -542,7 +531,8 @@ class _TargetRun:
                 if step.text is not None:
                     await loc.fill(step.text)
                     return "done"
-                is_secret = step.template is not None or step.field != "username" or bool(self.job.secret("username"))
+                is_secret = (step.template is not None or step.field != "username"
+                             or bool(self.job.session.secret("username")))
                 if step.template:
                     value = await self.render_template(step.template)
                 else:
@@ -570,14 +560,14 @@ class _TargetRun:
                 self.after_submit_pending = True
                 await self.shoot_after_submit()
             return "done"
-        raise StepEnd(Outcome.ERROR, f"unknown step {step!r}")  # pragma: no cover - the model forbids it
+        end(Outcome.ERROR, f"unknown step {step!r}")  # pragma: no cover - the model forbids it
 
     async def before_secret(self) -> None:
         """The last moment to refuse: no secret is typed into an unconfirmed server."""
         if self.tls is not None:
             pin = check_pin(self.browser_leaf or self.tls.leaf_sha256, self.target.certificate)
             if not pin.ok:
-                raise StepEnd(Outcome.CERTIFICATE_MISMATCH, pin.describe() + "; nothing was typed")
+                end(Outcome.CERTIFICATE_MISMATCH, pin.describe() + "; nothing was typed")
         self.typed_secret = True
 
     async def shoot_after_submit(self) -> None:
@@ -601,7 +591,7 @@ class _TargetRun:
             return "manual_after_timeout"
         if state == "ok":
             await self.screenshot("mfa-required")
-            raise StepEnd(Outcome.MFA_REQUIRED, f"the page asks for a one-time code ({step.selector}) "
+            end(Outcome.MFA_REQUIRED, f"the page asks for a one-time code ({step.selector}) "
                                                 f"and the target has no '{step.field}' seed")
         return await self.not_there(index, step, state, timeout)
 
@@ -618,7 +608,7 @@ class _TargetRun:
             )
             return "manual_after_timeout"
         await self.screenshot("failure", quiet=True)
-        raise StepEnd(Outcome.TIMEOUT, f"step {index + 1} ({step.action} {getattr(step, 'selector', '')}): "
+        end(Outcome.TIMEOUT, f"step {index + 1} ({step.action} {getattr(step, 'selector', '')}): "
                                        f"element not found within {timeout:g}s")
 
     async def wait_step(self, index: int, step: WaitStep, timeout: float) -> str:
@@ -645,7 +635,7 @@ class _TargetRun:
                 return "not_needed"
         if not self.assisted:
             await self.screenshot("manual-needed")
-            raise StepEnd(Outcome(step.unattended_outcome),
+            end(Outcome(step.unattended_outcome),
                           f"step {index + 1} needs the technician: {step.message} (run capture --headed)")
         await self.pause(f"{self.target.name}: {step.message} — then press Enter")
         return "manual"
@@ -738,7 +728,7 @@ class _TargetRun:
         detail = marker.message or f"failure marker: {marker.describe()}"
         if text:
             detail += f" (page says: {text})"
-        raise StepEnd(Outcome(marker.outcome), detail)
+        end(Outcome(marker.outcome), detail)
 
     async def marker_text(self, marker: Marker) -> str:
         try:
@@ -918,7 +908,7 @@ class _TargetRun:
 
         clean = self.work / "trace.zip"
         try:
-            result = scrub_trace(raw, clean, self.secret_values)
+            result = scrub_trace(raw, clean, self.session.redaction_values())
         finally:
             raw.unlink(missing_ok=True)
         if result.kept:

@@ -1,54 +1,74 @@
-"""Profiles: loading (built-in, user folders), lookup, lint and the published JSON Schema.
+"""Profiles: the kinds, loading (built-in, user folders), lookup, lint and the JSON Schema.
 
-Search order, later wins: built-in profiles (shipped in the package), folders named in
-``EVIDENCE_KIT_PROFILES`` (``os.pathsep``-separated), then ``--profiles DIR`` options.
+The kinds are found, not listed: every module of this package that defines a
+:class:`~evidence_kit.profiles.base.ProfileBase` subclass with ``kind: Literal[...]`` adds a
+kind, and the profile format is the discriminated union of them on ``kind``. Adding a kind of
+target is one module here, one driver module and one test module.
+
+Search order for profiles, later wins: built-in profiles (``builtin/``, shipped in the
+package), folders named in ``EVIDENCE_KIT_PROFILES`` (``os.pathsep``-separated), then
+``--profiles DIR`` options.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
+import pkgutil
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from evidence_kit.errors import ProfileError
 from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.yamlio import describe_loc, load_yaml, pydantic_problem
 
 PROFILES_ENV = "EVIDENCE_KIT_PROFILES"
+_NOT_KINDS = {"base", "target", "builtin"}
 
-# kind -> (module, class). Imported on first use.
-KINDS: dict[str, tuple[str, str]] = {
-    "ssh": ("evidence_kit.profiles.ssh", "SshProfile"),
-    "web": ("evidence_kit.profiles.web", "WebProfile"),
-    "directory": ("evidence_kit.profiles.directory", "DirectoryProfile"),
-}
+
+@functools.cache
+def kinds() -> dict[str, type[ProfileBase]]:
+    """kind -> profile model, for every kind module in this package."""
+    found: dict[str, type[ProfileBase]] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name in _NOT_KINDS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, ProfileBase) and value is not ProfileBase
+                    and value.__module__ == module.__name__):
+                kind = _kind_of(value)
+                if kind:
+                    found[kind] = value
+    return dict(sorted(found.items()))
+
+
+def _kind_of(model: type[ProfileBase]) -> str | None:
+    args = typing.get_args(model.model_fields["kind"].annotation)
+    return str(args[0]) if len(args) == 1 else None
 
 
 def model_for(kind: str) -> type[ProfileBase]:
-    module, cls = KINDS[kind]
-    return getattr(importlib.import_module(module), cls)
+    return kinds()[kind]
 
 
-def available_kinds() -> list[str]:
-    out = []
-    for kind in KINDS:
-        try:
-            model_for(kind)
-        except (ImportError, AttributeError):
-            continue
-        out.append(kind)
-    return out
+@functools.cache
+def _union() -> TypeAdapter[Any]:
+    models = tuple(kinds().values())
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="kind")])  # noqa: UP007 - built at run time
 
 
 @dataclass(frozen=True)
 class LoadedProfile:
     profile: ProfileBase
-    source: str  # file path, or "builtin:NAME.yaml"
+    source: str  # file path
+    builtin: bool = False
 
 
 def parse_profile(path: Path, label: str | None = None) -> ProfileBase:
@@ -59,17 +79,16 @@ def parse_profile(path: Path, label: str | None = None) -> ProfileBase:
     if not isinstance(data, dict):
         raise ProfileError(file, "a profile is a mapping (name:, kind:, ...)")
     kind = data.get("kind")
-    if kind not in KINDS:
-        raise ProfileError(file, f"unknown kind {kind!r} (one of {', '.join(KINDS)})", _where(doc, ["kind"]))
+    if kind not in kinds():
+        raise ProfileError(file, f"unknown kind {kind!r} (one of {', '.join(kinds())})", _where(doc, ["kind"]))
     try:
-        model = model_for(kind)
-    except (ImportError, AttributeError):
-        raise ProfileError(file, f"profile kind {kind!r} is not supported by this build", _where(doc, ["kind"]))
-    try:
-        return model.model_validate(data)
+        profile: ProfileBase = _union().validate_python(data)
+        return profile
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        # The union puts the kind first in every location; the file has no such level.
+        loc = list(err["loc"])[1:] if err["loc"] and err["loc"][0] == kind else list(err["loc"])
+        loc = [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ProfileError(
             file, f"field '{describe_loc(loc) or kind}' {pydantic_problem(dict(err))}{more}", _where(doc, loc)
@@ -82,7 +101,7 @@ def _where(doc: Any, loc: list[Any]) -> str | None:
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("evidence_kit.profiles.builtin")))
+    return Path(str(resources.files(f"{__name__}.builtin")))
 
 
 class ProfileRegistry:
@@ -115,7 +134,7 @@ class ProfileRegistry:
             profile = parse_profile(path)
             if profile.name != name:
                 raise ProfileError(str(path), f"name '{profile.name}' does not match the file name '{name}'")
-            self._loaded[name] = LoadedProfile(profile, str(path))
+            self._loaded[name] = LoadedProfile(profile, str(path), path.parent == builtin_dir())
         return self._loaded[name]
 
     def all(self) -> list[LoadedProfile]:
@@ -148,10 +167,10 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of the profile format (all kinds), for editors."""
     variants = []
     defs: dict[str, Any] = {}
-    for kind in available_kinds():
-        schema = model_for(kind).model_json_schema(ref_template="#/$defs/{model}")
+    for model in kinds().values():
+        schema = model.model_json_schema(ref_template="#/$defs/{model}")
         defs.update(schema.pop("$defs", {}))
-        title = schema.get("title", kind)
+        title = schema.get("title", model.__name__)
         defs[title] = schema
         variants.append({"$ref": f"#/$defs/{title}"})
     return {

@@ -8,11 +8,12 @@ localised and can be renamed, SIDs cannot). Everything here is read-only.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from evidence_kit.profiles.base import Model, ProfileBase
+from evidence_kit.profiles.target import TargetBase, TargetProblem
 
 Transport = Literal["ldaps", "starttls", "ldap"]
 TRANSPORTS: tuple[str, ...] = ("ldaps", "starttls", "ldap")
@@ -50,6 +51,26 @@ def normalise_group(ref: str) -> str:
     return value
 
 
+class DirectoryTarget(TargetBase):
+    """An inventory target proven against a directory: a DC (host), a domain, or a list of DCs."""
+
+    domain: str | None = None
+    dcs: list[str] = Field(default_factory=list)
+    transport: str | None = None
+
+    @field_validator("transport")
+    @classmethod
+    def _transport(cls, value: str | None) -> str | None:
+        # 'ldap' (no encryption) is allowed, but only when a target names it explicitly.
+        if value is not None and value.lower() not in TRANSPORTS:
+            raise ValueError(f"must be one of {', '.join(TRANSPORTS)}")
+        return value.lower() if value is not None else None
+
+    @property
+    def address(self) -> str:
+        return super().address or self.domain or ",".join(self.dcs)
+
+
 class DirectoryTimeouts(Model):
     """Defaults in seconds; an inventory's ``timeouts`` (connect, auth, command) override them."""
 
@@ -59,6 +80,9 @@ class DirectoryTimeouts(Model):
 
 
 class DirectoryProfile(ProfileBase):
+    driver: ClassVar[str] = "evidence_kit.drivers.directory:DirectoryDriver"
+    target_model: ClassVar[type[TargetBase]] = DirectoryTarget
+
     kind: Literal["directory"] = "directory"
     transport: Transport = Field(
         "ldaps",
@@ -100,6 +124,14 @@ class DirectoryProfile(ProfileBase):
         True, description="Look up the names of the token's group SIDs in the domain (one search)."
     )
     timeouts: DirectoryTimeouts = Field(default_factory=lambda: DirectoryTimeouts.model_validate({}))
+
+    def check_target(self, target: TargetBase) -> None:
+        assert isinstance(target, DirectoryTarget)
+        for required in ("username", "password"):
+            if getattr(target, required) is None:
+                raise TargetProblem(required, f"is required for directory profile '{self.name}'")
+        if not (target.host or target.domain or target.dcs):
+            raise TargetProblem("host", "a directory target needs host, domain or dcs")
 
     @field_validator("expected", "privileged_groups")
     @classmethod

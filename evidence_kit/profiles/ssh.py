@@ -5,11 +5,34 @@ Modelled on Scrapli's platform definitions: vendors as data, never as code.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from pathlib import Path
+from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from evidence_kit.profiles.base import Model, ProfileBase, Regex
+from evidence_kit.profiles.target import SecretField, TargetBase, TargetProblem
+
+FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
+
+
+class SshTarget(TargetBase):
+    """An inventory target captured over SSH."""
+
+    enable_secret: SecretField = None
+    key_file: Path | None = None
+    key_passphrase: SecretField = None
+    host_key: str | None = Field(None, description="Pinned SSH host key fingerprint, SHA256:...")
+    known_hosts: Path | None = None
+    legacy: bool = Field(False, description="Allow the profile's legacy algorithms (old devices).")
+
+    @field_validator("host_key")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value is not None and not FINGERPRINT.match(value):
+            raise ValueError("must be an OpenSSH SHA-256 fingerprint (SHA256: followed by 43 base64 characters)")
+        return value
 
 
 class Interaction(Model):
@@ -56,6 +79,9 @@ class Legacy(Model):
 
 
 class SshProfile(ProfileBase):
+    driver: ClassVar[str] = "evidence_kit.drivers.ssh:SshDriver"
+    target_model: ClassVar[type[TargetBase]] = SshTarget
+
     kind: Literal["ssh"] = "ssh"
     port: int = Field(22, ge=1, le=65535)
     modes: list[Mode] = Field(min_length=1, description="Prompt modes, lowest privilege first.")
@@ -94,6 +120,14 @@ class SshProfile(ProfileBase):
         if len(set(names)) != len(names):
             raise ValueError("mode names must be unique")
         return self
+
+    def check_target(self, target: TargetBase) -> None:
+        assert isinstance(target, SshTarget)
+        for required in ("host", "username"):
+            if getattr(target, required) is None:
+                raise TargetProblem(required, f"is required for ssh profile '{self.name}'")
+        if target.password is None and target.key_file is None:
+            raise TargetProblem("password", "an SSH target needs password or key_file")
 
     def mode(self, name: str) -> Mode:
         return next(m for m in self.modes if m.name == name)

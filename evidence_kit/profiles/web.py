@@ -11,11 +11,18 @@ selectors (CSS, ``text=...``, ``role=...``); ``frame`` names an iframe (a CSS se
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from evidence_kit.profiles.base import Model, ProfileBase, check_regex
+from evidence_kit.profiles.target import TargetBase, TargetProblem
+
+
+class WebTarget(TargetBase):
+    """An inventory target captured in a browser: the shared fields (url, username, password,
+    totp, certificate pin, secrets) are all a web login needs."""
 
 TEMPLATE_HELP = (
     "Text with {field} placeholders: {username}, {password}, any secret field of the target, "
@@ -178,6 +185,9 @@ class Viewport(Model):
 
 
 class WebProfile(ProfileBase):
+    driver: ClassVar[str] = "evidence_kit.drivers.web:WebDriver"
+    target_model: ClassVar[type[TargetBase]] = WebTarget
+
     kind: Literal["web"] = "web"
     default_url: str | None = Field(None, description="URL used when the target gives none (SaaS sign-in).")
     steps: list[Step] = Field(min_length=1, description="The login, in order.")
@@ -213,10 +223,12 @@ class WebProfile(ProfileBase):
             raise ValueError("steps: a web profile needs a goto step")
         return self
 
+    def check_target(self, target: TargetBase) -> None:
+        if target.url is None and self.default_url is None:
+            raise TargetProblem("url", f"is required for web profile '{self.name}' (it has no default_url)")
+
     def secret_fields(self) -> set[str]:
         """Fields the profile types that are secrets (everything but username and literals)."""
-        import re
-
         out: set[str] = set()
         for step in self.steps:
             if isinstance(step, FillStep):

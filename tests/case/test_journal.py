@@ -18,6 +18,7 @@ from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.journal import GENESIS, canonical_json, check_journal, entry_hash, read_entries
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.errors import CaseError
+from evidence_kit.secrets import Secret
 
 DETAILS = CaseDetails(client="Contoso Ltd", provider="Example MSP", technician="J. Doe")
 FACTS = {"host": {"hostname": "test"}, "tool": {"name": "evidence-kit"}}
@@ -129,14 +130,13 @@ def test_session_redacts_event_data_and_text_artifacts(tmp_path: Path) -> None:
 
     secret = "Sup3r-S3cret/Value+1"
     case = Case.open_for_capture(tmp_path / "c", DETAILS, FACTS)
-    with case.target("t", "ssh", "linux", "h", secrets=[secret]) as s:
+    with case.target("t", "ssh", "linux", "h", secrets={"password": Secret(secret, "test")}) as s:
         s.event("oops", {"message": f"device said {secret}", secret: "key too"})
         with s.artifact("t.txt", kind="transcript", media_type="text/plain") as w:
             half = len(secret) // 2
             w.write(b"prefix " + secret[:half].encode())
             w.write(secret[half:].encode() + b" suffix")
         s.finish(Outcome.ERROR, f"failed with {secret}")
-        case.commit_credential(s, "password", secret)
     case.close()
     assert_no_secrets(tmp_path / "c", [secret])
     text = (tmp_path / "c/artifacts/t/run001/t.txt").read_text()

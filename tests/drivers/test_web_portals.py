@@ -150,7 +150,7 @@ def test_assisted_mode_push_approved_by_the_technician(portals: Any, tmp_path: A
 
     targets = [_target("m365-push", "m365", PUSH_USER)]
     targets[0]["url"] = targets[0]["url"].format(base=portals.base)
-    options = RunOptions(concurrency=1, pause=pause, extra={"web_assist_headless": True})
+    options = RunOptions(concurrency=1, pause=pause, assist_headless=True)
     report = run_web(tmp_path, targets, {"PORTAL_PW": portals.password}, options)
     root = tmp_path / "case"
     r = result(report, "m365-push")
@@ -187,7 +187,7 @@ def test_step_timeout_in_assisted_mode_pauses_then_checks_success(portals: Any, 
                 "password": "env:PW"},
                {"name": "slow-unattended", "profile": "wac_slow_web", "url": portals.url("wac"),
                 "username": ADMIN, "password": "env:PW"}]
-    options = RunOptions(concurrency=1, pause=asked.append, extra={"web_assist_headless": True})
+    options = RunOptions(concurrency=1, pause=asked.append, assist_headless=True)
     report = run_web(tmp_path, targets[:1], {"PW": portals.password}, options, profile_dirs=[profiles])
     root = tmp_path / "case"
     r = result(report, "slow")

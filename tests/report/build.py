@@ -16,6 +16,7 @@ from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.terminal import TerminalRecorder
+from evidence_kit.secrets import Secret
 from evidence_kit.stamp import StampInfo, stamp_png
 from tests.helpers import free_port
 
@@ -81,8 +82,7 @@ def add_web_target(case: Case, png: bytes, password: str, name: str = "web-porta
     stamped copy), commitment, and a failed login with its error."""
     pem, leaf = hostile_certificate()
     with case.target(name, kind="web", profile="cockpit_web", address="https://127.0.0.1:9090/",
-                     secrets=[password]) as s:
-        case.commit_credential(s, "password", password)
+                     secrets={"password": Secret(password, "test")}) as s:
         s.add_artifact("certificate-chain.pem", pem, "certificate_chain", "application/x-pem-file", False,
                        leaf_sha256=leaf)
         s.event("tls", {"chain": [{"subject": f"CN={HOSTILE_CN}", "issuer": f"CN={HOSTILE_CN}"}], "verified": False})

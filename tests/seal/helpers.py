@@ -16,6 +16,7 @@ from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.cli import cli
 from evidence_kit.seal import keys
+from evidence_kit.secrets import Secret
 
 PASSWORD = "correct horse battery staple"
 ENABLE = "en4ble-s3cret"
@@ -51,19 +52,17 @@ def make_case(root: Path, payload: bytes = b"", recipients: tuple[str, ...] = ()
         run_facts={"host": {"hostname": "capture-host"}, "tool": {"name": "evidence-kit", "version": "test"}},
     )
     with case.target("core-router", kind="ssh", profile="cisco_ios", address="10.0.0.1:22",
-                     secrets=[PASSWORD, ENABLE]) as session:
+                     secrets={"password": Secret(PASSWORD, "test"),
+                              "enable_secret": Secret(ENABLE, "test")}) as session:
         session.add_artifact("transcript.txt", b"2026-11-25T08:00:00Z router# show version\nIOS 15.2\n",
                              kind="transcript", media_type="text/plain")
         session.add_artifact("screen.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8 + payload,
                              kind="screenshot", media_type="image/png", redact=False)
-        case.commit_credential(session, "password", PASSWORD)
-        case.commit_credential(session, "enable_secret", ENABLE)
         session.finish(Outcome.LOGIN_OK, "prompt '#' reached")
     with case.target("edge-firewall", kind="web", profile="pfsense_web", address="https://10.0.0.254",
-                     secrets=["fw-pass-1"]) as session:
+                     secrets={"password": Secret("fw-pass-1", "test")}) as session:
         session.add_artifact("navigation.json", b'{"url": "https://10.0.0.254/"}', kind="navigation",
                              media_type="application/json")
-        case.commit_credential(session, "password", "fw-pass-1")
         session.finish(Outcome.AUTH_FAILED, "Wrong user name or password")
     case.close({"targets": 2})
     return root
