@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.servers.jump",  # network namespaces: jump hosts, Dropbear, a portal behind them
     "tests.servers.proxies",  # SOCKS5 (Dante) and HTTP CONNECT (tinyproxy) with proxy auth
     "tests.servers.telnet",  # socat + inetutils telnetd, PAM login; a Cisco-like CLI user
+    "tests.servers.agent",  # a real ssh-agent holding two keys (one authorized)
     "tests.servers.smtp",  # aiosmtpd: STARTTLS, implicit TLS and plain relays that keep what they get
     "tests.servers.webhook",  # HTTP(S) receiver that records requests, fails or hangs on cue
 ]
