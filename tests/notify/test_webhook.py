@@ -8,7 +8,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +166,20 @@ def test_url_shows_its_origin_only() -> None:
     assert "S3CRET" not in str(url) and "S3CRET" not in repr(url)
     settings = WebhookSettings(url=url, secret=Secret("s", "env:S"))
     assert "S3CRET" not in repr(settings)
+
+
+# The shell check printed in docs/notify.md, word for word.
+SHELL_CHECK = """{ printf '%s.%s.' "$DELIVERY" "$TIMESTAMP"; cat body.json; } \\
+  | openssl dgst -sha256 -hmac "$SECRET" | awk '{print "sha256=" $NF}'"""
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_documented_openssl_check(webhook: WebhookReceiver, tmp_path: Path) -> None:
+    post_json(hook(webhook), PAYLOAD)
+    (req,) = webhook.requests
+    (tmp_path / "body.json").write_bytes(req.body)
+    env = {"PATH": os.environ["PATH"], "SECRET": webhook.secret,
+           "DELIVERY": req.headers["x-evidence-kit-delivery"], "TIMESTAMP": req.headers["x-evidence-kit-timestamp"]}
+    out = subprocess.run(["bash", "-c", SHELL_CHECK], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True, timeout=30).stdout.strip()
+    assert out == req.headers["x-evidence-kit-signature"]
