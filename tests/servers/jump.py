@@ -10,7 +10,7 @@ listens on its standard port inside its own namespace)::
       |                                10.213.N.10:2222 Dropbear: the target's linux and key users
       |                                10.213.N.10:80   the web portals (tests/servers/portals.py)
       |-- link 2 (jump1 .17) -- jump2  10.213.N.18:22   OpenSSH, forwarding; users linux, key
-                                 |-- link 3 (jump2 .25) -- deep  10.213.N.26:22  OpenSSH: linux, cisco_ios
+                                 |-- link 3 (jump2 .25) -- deep  10.213.N.26:22  OpenSSH: linux, key, cisco_ios
 
 Only jump1 is reachable from the root namespace; target, Dropbear and the portal solely through
 jump1 (``direct-tcpip``), deep solely through jump1 then jump2 (a two-hop chain). A direct
@@ -269,7 +269,7 @@ class JumpLabServer:
         jump1 = self._sshd("jump1", "root", ("linux", "key"), jump=True)
         jump2 = self._sshd("jump2", "jump1", ("linux", "key"), jump=True)
         target = self._sshd("target", "jump1", ("linux", "key", "cisco_ios"), jump=False)
-        deep = self._sshd("deep", "jump2", ("linux", "cisco_ios"), jump=False)
+        deep = self._sshd("deep", "jump2", ("linux", "key", "cisco_ios"), jump=False)
 
         t1 = time.monotonic()
         target_addr = self.net.address("target", "jump1")
