@@ -181,9 +181,11 @@ class _Session:
         where = self.stage
         if isinstance(exc, ssl.SSLError):
             return SmtpTlsError(self.s.server, f"{where}: {describe_tls_failure(exc)}; nothing was sent")
-        if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read timeout into SMTPServerDisconnected; the timeout is its context.
+        timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+        if isinstance(exc, smtplib.SMTPServerDisconnected) and not timed_out:
             return SmtpConnectError(self.s.server, f"connection closed by the server {where}")
-        if isinstance(exc, TimeoutError):
+        if timed_out:
             return SmtpConnectError(self.s.server, f"no answer within {self.s.timeout:g} s {where}")
         if isinstance(exc, smtplib.SMTPResponseException):
             return SmtpRefusedError(self.s.server, f"{exc.smtp_code} {self._text(exc.smtp_error)} {where}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
@@ -129,7 +130,7 @@ def test_wrong_password_one_line_error(smtp_server: SmtpServer) -> None:
     line = err.one_line()
     assert line == str(err) and "\n" not in line
     assert f"127.0.0.1:{smtp_server.port}" in line and repr(smtp_server.username) in line and "535" in line
-    assert err.code == 535 and err.account == smtp_server.username
+    assert err.code == 535 and err.account == smtp_server.username and err.exit_code == 2
     assert wrong not in line and wrong not in repr(err)
     assert smtp_server.logins() == logins + 1  # refused once, never retried with another mechanism
     assert smtp_server.count() == before
@@ -209,3 +210,16 @@ def test_missing_ca_file(smtp_server: SmtpServer, tmp_path: Any) -> None:
     with pytest.raises(NotifyInputError) as info:
         send_message(transmittal(), settings(smtp_server, tls=TlsSettings(cafile=tmp_path / "none.pem")))
     assert "none.pem" in info.value.one_line() and info.value.where == "cafile"
+
+
+def test_server_that_never_greets_times_out() -> None:
+    # A real listener that accepts the TCP connection (backlog) and never says a word.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        s = SmtpSettings(host="127.0.0.1", port=port, timeout=0.5)
+        with pytest.raises(SmtpConnectError) as info:
+            send_message(transmittal(), s)
+    line = info.value.one_line()
+    assert f"127.0.0.1:{port}" in line and "no answer within 0.5 s while connecting" in line
