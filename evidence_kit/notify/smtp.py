@@ -180,7 +180,8 @@ class _Session:
         """The error for ``exc`` raised during the current stage."""
         where = self.stage
         if isinstance(exc, ssl.SSLError):
-            return SmtpTlsError(self.s.server, f"{where}: {describe_tls_failure(exc)}; nothing was sent")
+            tail = "" if where in ("during login", "while sending") else "; nothing was sent"
+            return SmtpTlsError(self.s.server, f"{where}: {describe_tls_failure(exc)}{tail}")
         # smtplib turns a read timeout into SMTPServerDisconnected; the timeout is its context.
         timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
         if isinstance(exc, smtplib.SMTPServerDisconnected) and not timed_out:
