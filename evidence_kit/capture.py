@@ -44,7 +44,7 @@ class CaptureResult:
     changes: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     @property
-    def all_ok(self) -> bool:
+    def ok(self) -> bool:
         return all(r.outcome.is_success for r in self.results)
 
     def counts(self) -> dict[str, int]:
@@ -55,7 +55,7 @@ class CaptureResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "case": str(self.case_root), "case_id": self.case_id, "all_ok": self.all_ok,
+            "case": str(self.case_root), "case_id": self.case_id, "all_ok": self.ok,
             "counts": self.counts(), "targets": [r.as_dict() for r in self.results],
             "changed_since_last_run": {k: {"before": b, "now": n} for k, (b, n) in self.changes.items()},
         }

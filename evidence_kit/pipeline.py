@@ -17,6 +17,11 @@ class ScheduledRun:
     capture: CaptureResult
     seal: Any  # evidence_kit.seal.model.SealResult
 
+    @property
+    def ok(self) -> bool:
+        """Every target ended login_ok (the seal itself raises when it fails)."""
+        return self.capture.ok
+
     def as_dict(self) -> dict[str, Any]:
         data = self.capture.as_dict()
         data["seal"] = self.seal.as_dict()

@@ -1,43 +1,56 @@
 """The thin Click layer. Parses, calls the core, prints. Nothing else imports it.
 
 Command families live one module each (``capture``, ``keys``, ``seal``...), registered on
-the group below. Every :class:`~evidence_kit.errors.EvidenceKitError` becomes one line on
-stderr and its exit code here, in one place; heavy libraries are imported inside commands
-so ``--help`` stays fast.
+the group below. Exit codes are decided here and only here: a command returns its result
+(anything with ``ok``) or None, and raises an :class:`~evidence_kit.errors.EvidenceKitError`
+for bad input and the machine's conditions; :func:`exit_code` and :meth:`_Group.invoke` turn
+those into 0/1/2 (and 130 for an interrupt). Heavy libraries are imported inside commands so
+``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
 
 from evidence_kit import __version__
-from evidence_kit.errors import EXIT_CHECK_FAILED, EXIT_USAGE, EvidenceKitError
+from evidence_kit.cli.options import UNEXPECTED
+from evidence_kit.errors import EXIT_CHECK_FAILED, EXIT_OK, EvidenceKitError
+
+EXIT_INTERRUPTED = 130
+
+
+def exit_code(result: Any) -> int:
+    """0 when the command's result is good (or it returned nothing), 1 when a check or login failed."""
+    if result is None:
+        return EXIT_OK
+    return EXIT_OK if bool(result.ok) else EXIT_CHECK_FAILED
 
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except EvidenceKitError as exc:
             click.echo(f"error: {exc.one_line()}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted; what was captured so far is kept in the case folder", err=True)
-            ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
             # A bug, not bad input: still one line (set EVIDENCE_KIT_DEBUG=1 for the traceback).
             if os.environ.get("EVIDENCE_KIT_DEBUG"):
                 raise
             message = " ".join(str(exc).split())[:300]
-            click.echo(f"error: internal error ({type(exc).__name__}: {message}); what was captured so far is "
-                       "kept; set EVIDENCE_KIT_DEBUG=1 to see where", err=True)
+            consequence = ctx.meta.get(UNEXPECTED, "what was captured so far is kept")
+            click.echo(f"error: internal error ({type(exc).__name__}: {message}); {consequence}; "
+                       "set EVIDENCE_KIT_DEBUG=1 to see where", err=True)
             ctx.exit(EXIT_CHECK_FAILED)
+        ctx.exit(exit_code(result))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,11 +69,4 @@ _register()
 
 
 def main() -> None:
-    try:
-        cli.main(prog_name="evidence-kit", standalone_mode=True)
-    except click.exceptions.Exit as exc:  # pragma: no cover - standalone_mode handles it
-        sys.exit(exc.exit_code)
-    except SystemExit as exc:
-        # Click's own usage errors already exit 2; keep every other code as given.
-        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
-        sys.exit(code)
+    cli.main(prog_name="evidence-kit")

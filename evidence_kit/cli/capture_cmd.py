@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from evidence_kit.errors import EXIT_CHECK_FAILED, EXIT_OK
-
-
-def _prompt_secret(label: str) -> str:
-    return str(click.prompt(label.rstrip(": "), hide_input=True, err=True))
+from evidence_kit.cli.options import apply, env_value, json_option, profiles_option, typed_secret
 
 
 def _pause(message: str) -> None:
@@ -21,8 +16,7 @@ def _pause(message: str) -> None:
     click.prompt("Press Enter when done", default="", show_default=False, err=True)
 
 
-def _capture_options(func):
-    options = [
+_capture_options = apply([
         click.argument("inventory", type=click.Path(path_type=Path)),
         click.option("--case", "case_dir", type=click.Path(path_type=Path),
                      help="Case folder (created, or appended to). Default: cases/<client>-<date>."),
@@ -32,13 +26,9 @@ def _capture_options(func):
         click.option("--headed", is_flag=True, help="Visible browser; manual steps pause for the technician."),
         click.option("--browser", "browser_path", type=click.Path(path_type=Path), envvar="EVIDENCE_KIT_BROWSER",
                      help="Chromium executable (default: Playwright's, else the system's)."),
-        click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(path_type=Path),
-                     help="Extra folder of profiles (repeatable; also EVIDENCE_KIT_PROFILES)."),
-        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+        profiles_option,
+        json_option,
+])
 
 
 @dataclass
@@ -60,7 +50,7 @@ def _prepare(inventory: Path, case_dir: Path | None, only: tuple[str, ...], conc
     from evidence_kit.secrets import SecretResolver
 
     inv = load_inventory(inventory, ProfileRegistry(list(profile_dirs)))
-    resolver = SecretResolver(prompt=_prompt_secret, keepass=inv.keepass_source(), base_dir=inventory.parent)
+    resolver = SecretResolver(prompt=typed_secret, keepass=inv.keepass_source(), base_dir=inventory.parent)
     options = RunOptions(concurrency=concurrency, headed=headed,
                          browser_path=str(browser_path) if browser_path else None, pause=_pause)
     inv.select(list(only))  # unknown --only names are bad input, before anything runs
@@ -69,7 +59,7 @@ def _prepare(inventory: Path, case_dir: Path | None, only: tuple[str, ...], conc
 
 @click.command()
 @_capture_options
-def capture(**kwargs) -> None:
+def capture(**kwargs: Any) -> Any:
     """Log into every target of INVENTORY and record the evidence in a case folder.
 
     Exit 0 when every target ended login_ok, 1 when any did not, 2 for bad input.
@@ -85,7 +75,7 @@ def capture(**kwargs) -> None:
         print_json(report.as_dict())
     else:
         print_summary(report)
-    raise SystemExit(EXIT_OK if report.all_ok else EXIT_CHECK_FAILED)
+    return report
 
 
 @click.command("run")
@@ -99,7 +89,7 @@ def capture(**kwargs) -> None:
 @click.option("--archive-dir", type=click.Path(path_type=Path), default=Path("archives"), show_default=True,
               help="Where the sealed archive and its receipt are written.")
 def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None, tsa_urls: tuple[str, ...],
-        tsa_cas: tuple[Path, ...], archive_dir: Path, **kwargs) -> None:
+        tsa_cas: tuple[Path, ...], archive_dir: Path, **kwargs: Any) -> Any:
     """Capture INVENTORY, then seal the case: one command for cron, systemd timers and CI.
 
     Prints which credentials changed outcome since the last run. Exit 0 when every target
@@ -112,12 +102,7 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
     from evidence_kit.seal.keys import load_signing_key
     from evidence_kit.seal.timestamp import load_roots
 
-    passphrase = None
-    if passphrase_env:
-        value = os.environ.get(passphrase_env)
-        if not value:
-            raise UsageError(f"--passphrase-env {passphrase_env}: the environment variable is not set or empty")
-        passphrase = value.encode("utf-8")
+    passphrase = env_value("--passphrase-env", passphrase_env).encode("utf-8") if passphrase_env else None
     load_signing_key(sign_key)  # a bad key is bad input: refuse before capturing anything
     roots = load_roots(list(tsa_cas))
     p = _prepare(**kwargs)
@@ -134,16 +119,15 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
         print_summary(result.capture)
         click.echo(f"sealed: {result.seal.archive} (sha256 {result.seal.sha256})")
         click.echo(f"receipt: {result.seal.receipt}")
-    raise SystemExit(EXIT_OK if result.capture.all_ok else EXIT_CHECK_FAILED)
+    return result
 
 
 @click.command()
 @click.option("--dir", "workdir", type=click.Path(path_type=Path), default=Path("evidence-kit-demo"),
               show_default=True, help="Where the demo writes its keys, case, archive and report.")
 @click.option("--no-web", is_flag=True, help="Skip the web part even if a browser is available.")
-def demo(workdir: Path, no_web: bool) -> None:
+def demo(workdir: Path, no_web: bool) -> Any:
     """Run the whole flow on local demo targets: capture, seal, verify, report. No set-up."""
     from evidence_kit.demo import run_demo
 
-    result = run_demo(workdir, echo=click.echo, web=not no_web)
-    raise SystemExit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+    return run_demo(workdir, echo=click.echo, web=not no_web)

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from evidence_kit.errors import EXIT_OK, EXIT_USAGE
+from evidence_kit.cli.options import json_option, profiles_option
+from evidence_kit.errors import ProfileError
 
-_dirs = click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(path_type=Path),
-                     help="Extra folder of profiles (repeatable; also EVIDENCE_KIT_PROFILES).")
+_dirs = profiles_option
 
 
 @click.group()
@@ -21,7 +21,7 @@ def profiles() -> None:
 
 @profiles.command("list")
 @_dirs
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def list_(profile_dirs: tuple[Path, ...], as_json: bool) -> None:
     """List every profile visible to a run."""
     from evidence_kit.profiles import ProfileRegistry
@@ -65,7 +65,10 @@ def lint(files: tuple[Path, ...]) -> None:
     results = lint_files(list(files))
     for r in results:
         click.echo(r.message if r.ok else f"error: {r.message}", err=not r.ok)
-    raise SystemExit(EXIT_OK if all(r.ok for r in results) else EXIT_USAGE)
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise ProfileError(bad[0].file if len(bad) == 1 else f"{len(bad)} of {len(results)} files",
+                           "not a valid profile (see above)")
 
 
 @profiles.command()

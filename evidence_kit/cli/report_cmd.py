@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from evidence_kit.cli.seal_cmd import _guarded, _key_options, _verify_options
-from evidence_kit.errors import EXIT_CHECK_FAILED, EXIT_OK
+from evidence_kit.cli.options import archive_options, if_unexpected, verify_options
+from evidence_kit.cli.seal_cmd import NOT_VERIFIED
 
 
 @click.command()
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Report to write: NAME.html (self-contained page) or NAME.pdf (printed by headless Chromium).")
-@_key_options
+@archive_options
 @click.option("--paper", type=click.Choice(["A4", "Letter"], case_sensitive=False), default="A4", show_default=True,
               help="Paper size for the PDF and for printing the HTML.")
 @click.option("--browser", metavar="PATH", help="Chromium executable for the PDF (default: found automatically).")
 @click.option("--compact-images", is_flag=True,
               help="Embed screenshots as lossless WebP (the same pixels, about a quarter of the size) instead of "
                    "the archived PNG bytes. The report says so beside each one.")
-def report(archive: Path, output: Path, identities: tuple[Path, ...], ask_passphrase: bool,
-           passphrase_env: str | None, trust_key: Path | None, tsa_cas: tuple[Path, ...], receipt: Path | None,
-           no_receipt: bool, max_member_size: int | None, as_json: bool, paper: str, browser: str | None,
-           compact_images: bool) -> None:
+@if_unexpected(NOT_VERIFIED)
+def report(archive: Path, output: Path, as_json: bool, paper: str, browser: str | None, compact_images: bool,
+           **archive_opts: Any) -> Any:
     """Write a report of ARCHIVE for legal review, re-running every verify check.
 
     Exit 0 when every check passed, 1 when one failed (the report says so on its cover), 2 on
@@ -36,10 +35,8 @@ def report(archive: Path, output: Path, identities: tuple[Path, ...], ask_passph
     from evidence_kit.report.make import make_report, output_format
 
     output_format(output)  # a wrong name fails before the passphrase prompt
-    options = _verify_options(archive, identities, ask_passphrase, passphrase_env, trust_key, tsa_cas, receipt,
-                              no_receipt, max_member_size)
-    result = _guarded(lambda: make_report(options, output, paper=paper, browser=browser,
-                                                   compact_images=compact_images))
+    options = verify_options(archive, **archive_opts)
+    result = make_report(options, output, paper=paper, browser=browser, compact_images=compact_images)
     if as_json:
         click.echo(json.dumps({**result.__dict__, "output": str(result.output)}, indent=2))
     else:
@@ -51,4 +48,4 @@ def report(archive: Path, output: Path, identities: tuple[Path, ...], ask_passph
         else:
             click.echo(f"VERIFICATION FAILED: {', '.join(result.failed_checks)} (the report says so on its cover)",
                        err=True)
-    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+    return result
