@@ -19,7 +19,7 @@ from evidence_kit.case.case import Case, CaseDetails, TargetResult
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, driver_class
 from evidence_kit.errors import InventoryError
-from evidence_kit.hostfacts import run_facts
+from evidence_kit.case.hostfacts import run_facts
 from evidence_kit.inventory import Inventory
 from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.profiles.target import TargetBase

@@ -23,7 +23,7 @@ import yaml
 from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.directory import AD_DATA_CODES, data_code, filetime, sid_to_bytes, sid_to_str, uac_flags
+from evidence_kit.drivers.ad_tables import AD_DATA_CODES, data_code, filetime, sid_to_bytes, sid_to_str, uac_flags
 from evidence_kit.errors import InventoryError
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry, lint
