@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.servers.samba_ad",
     "tests.servers.cockpit",
     "tests.servers.portals",
+    "tests.servers.xrdp",
+    "tests.servers.rdp_shadow",
     "tests.servers.jump",  # network namespaces: jump hosts, Dropbear, a portal behind them
     "tests.servers.proxies",  # SOCKS5 (Dante) and HTTP CONNECT (tinyproxy) with proxy auth
     "tests.servers.telnet",  # socat + inetutils telnetd, PAM login; a Cisco-like CLI user
