@@ -3,7 +3,7 @@
     python3 benchmarks/bench_report.py [--targets 200] [--shots 5] [--no-pdf] [--dir DIR] [--keep]
 
 Each web target journals what the web driver journals (TLS chain, navigation, screenshots as an
-original PNG plus a stamped copy made by evidence_kit.stamp, a credential commitment, an
+original PNG plus a stamped copy made by evidence_kit.case.screenshots, a credential commitment, an
 outcome); every fifth target is an SSH session with a 400-line asciicast instead. Screenshots
 are 1280x800 PNGs of a drawn admin page (header, menu, table of text), each one different, so
 PNG sizes are like real ones. The case is sealed with the real seal code (no TSA), then the
@@ -34,7 +34,7 @@ def admin_page(rng: random.Random, title: str) -> bytes:
 
     from PIL import Image, ImageDraw
 
-    from evidence_kit.stamp import _font
+    from evidence_kit.case.screenshots import _font
 
     img = Image.new("RGB", (1280, 800), (245, 246, 248))
     draw = ImageDraw.Draw(img)
@@ -74,7 +74,7 @@ def build_case(root: Path, targets: int, shots: int, seed: int = 7) -> tuple[str
     from evidence_kit.case.case import Case, CaseDetails
     from evidence_kit.case.journal import utc_now
     from evidence_kit.case.outcome import Outcome
-    from evidence_kit.stamp import StampInfo, stamp_png
+    from evidence_kit.case.screenshots import StampInfo, stamp_png
     from evidence_kit.secrets import Secret
 
     case = Case.open_for_capture(root, CaseDetails("Bench Client", "Bench MSP", "Bench Technician"),

@@ -1,7 +1,11 @@
-"""Stamped screenshot copies: a band burned below the original with who/what/when.
+"""Screenshots into a case: the original PNG and a stamped copy, both journaled.
 
-The original PNG stays untouched (and hashed); the stamped copy is derived from it and names
-the original's SHA-256 prefix, so a reader can tie the two together without our tool.
+Every driver that shows a screen (the web driver, a remote desktop) stores its screenshots
+through :func:`add_screenshot`, so the two files, their names and their journal fields are
+the same whoever took them, and the report (evidence_kit/report/screenshots.py) pairs them one
+way. The original PNG stays untouched (and hashed); the stamped copy is derived from it with a
+band burned below it (who/what/when) and names the original's SHA-256 prefix, so a reader can
+tie the two together without our tool.
 """
 
 from __future__ import annotations
@@ -9,7 +13,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.case.artifacts import ArtifactRecord
+from evidence_kit.case.journal import utc_now
+
+if TYPE_CHECKING:
+    from evidence_kit.case.case import TargetSession
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
@@ -86,3 +96,30 @@ def stamp_png(png: bytes, info: StampInfo) -> bytes:
     buf = io.BytesIO()
     out.save(buf, format="PNG", optimize=False, compress_level=1)  # fast: the copy is derived
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class ScreenshotRecords:
+    """The two artifacts one screenshot became: the original and its stamped copy."""
+
+    original: ArtifactRecord
+    stamped: ArtifactRecord
+
+
+def add_screenshot(session: TargetSession, png: bytes, label: str, where: str, seq: int) -> ScreenshotRecords:
+    """Store ``png`` as screenshot ``seq`` of ``session``: ``NN-label.png`` and its stamped copy.
+
+    ``where`` is what the screen showed (a URL, a host:port) as the journal and the stamp name
+    it; the caller redacts it. Blocking (Pillow, fsync): async callers run it in a thread.
+    """
+    name = f"{seq:02d}-{label}"
+    taken = utc_now()
+    original = session.add_artifact(
+        f"{name}.png", png, "screenshot", "image/png", False, label=label, url=where, seq=seq, taken=taken,
+    )
+    stamped_png = stamp_png(png, StampInfo(taken, session.case.case_id, session.name, where, seq, original.sha256))
+    stamped = session.add_artifact(
+        f"{name}.stamped.png", stamped_png, "screenshot_stamped", "image/png", False,
+        original_sha256=original.sha256, original=original.path, label=label, seq=seq,
+    )
+    return ScreenshotRecords(original, stamped)

@@ -37,6 +37,7 @@ from evidence_kit.browser import (
 )
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.outcome import Outcome
+from evidence_kit.case.screenshots import add_screenshot
 from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, end
 from evidence_kit.errors import BrowserNotFoundError
 from evidence_kit.profiles.web import (
@@ -814,22 +815,8 @@ class _TargetRun:
             return False
         self.seq += 1
         self.shots.append(_Shot(self.seq, label))
-        await asyncio.to_thread(self.store_shot, png, label, url, self.seq)
+        await asyncio.to_thread(add_screenshot, self.session, png, label, url, self.seq)
         return True
-
-    def store_shot(self, png: bytes, label: str, url: str, seq: int) -> None:
-        from evidence_kit.stamp import StampInfo, stamp_png
-
-        name = f"{seq:02d}-{label}"
-        taken = utc_now()
-        record = self.session.add_artifact(
-            f"{name}.png", png, "screenshot", "image/png", False, label=label, url=url, seq=seq, taken=taken,
-        )
-        stamped = stamp_png(png, StampInfo(taken, self.job.case.case_id, self.target.name, url, seq, record.sha256))
-        self.session.add_artifact(
-            f"{name}.stamped.png", stamped, "screenshot_stamped", "image/png", False,
-            original_sha256=record.sha256, original=record.path, label=label, seq=seq,
-        )
 
     async def record_navigation(self) -> None:
         if self.page is None or self.page.is_closed():

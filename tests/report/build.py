@@ -15,9 +15,9 @@ from typing import Any
 from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.outcome import Outcome
+from evidence_kit.case.screenshots import StampInfo, stamp_png
 from evidence_kit.drivers.terminal import TerminalRecorder
 from evidence_kit.secrets import Secret
-from evidence_kit.stamp import StampInfo, stamp_png
 from tests.helpers import free_port
 
 # A real listener (conftest's ``canary``) that hostile content points at: any hit means a
