@@ -339,6 +339,9 @@ def _after_exit(run: _Run, exit_code: int | None) -> tuple[str, str]:
     for name in log.errors:
         if name in UNREACHABLE:
             return "unreachable", f"no connection ({name})"
+    if "ERRCONNECT_CONNECT_TRANSPORT_FAILED" in log.errors and not (log.reached("NLA") or log.reached("MCS_CONNECT")):
+        # FreeRDP connects without blocking: a refused connection shows as a failed first write.
+        return "unreachable", "no RDP connection: refused or closed before the security negotiation"
     if "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED" in log.errors:
         return "error", f"the server did not accept security mode {run.req.security}"
     ended = log.ended_by_server()
