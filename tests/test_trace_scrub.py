@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
+from evidence_kit.drivers.web.trace_scrub import scrub_trace
 from evidence_kit.redact import scan_path
-from evidence_kit.trace_scrub import scrub_trace
 from tests.helpers import random_password
 
 

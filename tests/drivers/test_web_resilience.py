@@ -120,7 +120,7 @@ def test_trace_that_fails_its_scrub_is_dropped_and_journaled(
 ) -> None:
     # A scrub that cannot clean a trace is not something a real server can trigger on demand:
     # force the scanner's verdict and check the driver's handling.
-    import evidence_kit.trace_scrub as ts
+    import evidence_kit.drivers.web.trace_scrub as ts
 
     def failing(src: Path, dest: Path, secrets: Any) -> ts.ScrubResult:
         return ts.ScrubResult(kept=False, reason="secret still present after scrub; trace dropped",

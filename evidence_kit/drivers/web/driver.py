@@ -891,7 +891,7 @@ class _TargetRun:
             await self.journal("video", {"recorded": False, "reason": self.driver.video.note})
 
     def store_trace(self, raw: Path) -> None:
-        from evidence_kit.trace_scrub import scrub_trace
+        from evidence_kit.drivers.web.trace_scrub import scrub_trace
 
         clean = self.work / "trace.zip"
         try:
