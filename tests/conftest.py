@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.servers.portals",
     "tests.servers.xrdp",
     "tests.servers.rdp_shadow",
+    "tests.servers.smbd",
     "tests.servers.jump",  # network namespaces: jump hosts, Dropbear, a portal behind them
     "tests.servers.proxies",  # SOCKS5 (Dante) and HTTP CONNECT (tinyproxy) with proxy auth
     "tests.servers.telnet",  # socat + inetutils telnetd, PAM login; a Cisco-like CLI user
