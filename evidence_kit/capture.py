@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.case.case import Case, CaseDetails, TargetResult
-from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, driver_class
-from evidence_kit.errors import InventoryError
+from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.hostfacts import run_facts
+from evidence_kit.case.outcome import Outcome
+from evidence_kit.case.session import TargetResult
+from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, driver_class
+from evidence_kit.errors import InventoryError, MachineError
 from evidence_kit.inventory import Inventory
 from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.profiles.target import TargetBase
 from evidence_kit.secrets import Secret, SecretResolver
+
+# Seconds the targets still running get to end after the run is stopped (their drivers' cancel
+# hooks close their connections at once; this only bounds a driver that ignores them).
+CANCEL_GRACE = 10.0
 
 
 @dataclass
@@ -114,6 +119,14 @@ def capture(
     progress: Progress | None = None,
     case_id: str | None = None,
 ) -> CaptureResult:
+    """Capture the selected targets into ``case_root``.
+
+    Stops early in two ways, both leaving a usable case: an interrupt (KeyboardInterrupt, which
+    the CLI also raises for SIGTERM) cancels the run — queued targets do not start, running ones
+    are closed by their drivers' cancel hooks and recorded as interrupted within ``CANCEL_GRACE``
+    seconds — and is raised again; the machine refusing a write (disk full...) does the same
+    and raises the :class:`~evidence_kit.errors.MachineError`.
+    """
     options = options or RunOptions()
     progress = progress or Progress()
     targets = inventory.select(only or [])
@@ -130,34 +143,54 @@ def capture(
     results: dict[str, TargetResult] = {}
 
     def one(target: TargetBase) -> None:
+        if case.cancellation.is_set():
+            return  # queued when the run was stopped: never started
         profile = inventory.profile_of(target)
         if progress.started:
             progress.started(target)
         with case.target(target.name, profile.kind, profile.name, target.address,
                          secrets=secrets[target.name]) as session:
             ending = _run_driver(drivers.get(profile), TargetJob(target, profile, session, case))
+            if case.fault is not None:
+                raise case.fault
+            if session.cancelled:
+                ending = Ending(Outcome.ERROR, f"{case.cancellation.reason} before the capture finished "
+                                f"(the driver said: {ending.detail})")
             session.finish(ending.outcome, ending.detail, **ending.data)
         assert session.result is not None
         results[target.name] = session.result
         if progress.finished:
             progress.finished(session.result)
 
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="target")
     try:
         # Make each kind's driver (and import its libraries) before the targets start, so the
         # first wave of targets does not queue behind an import.
         for profile in kinds.values():
             drivers.get(profile)
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="target") as pool:
-            for future in [pool.submit(one, t) for t in targets]:
+        futures = [pool.submit(one, t) for t in targets]
+        try:
+            for future in futures:
                 future.result()
+        except BaseException as exc:
+            case.cancellation.cancel("interrupted" if isinstance(exc, KeyboardInterrupt) else
+                                     f"stopped ({exc.one_line() if isinstance(exc, MachineError) else exc})")
+            pool.shutdown(wait=False, cancel_futures=True)
+            wait(futures, timeout=CANCEL_GRACE)
+            raise
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
         drivers.close()
-        report = CaptureResult(case.root, case.case_id, case.journal.run,
+        result = CaptureResult(case.root, case.case_id, case.journal.run,
                                [results[t.name] for t in targets if t.name in results])
-        report.changes = {r.name: (before.get(r.name), r.outcome.value) for r in report.results
+        result.changes = {r.name: (before.get(r.name), r.outcome.value) for r in result.results
                           if before and before.get(r.name) != r.outcome.value}
-        case.close({"counts": report.counts(), "targets": len(targets)})
-    return report
+        summary: dict[str, Any] = {"counts": result.counts(), "targets": len(targets)}
+        if case.cancellation.is_set():
+            summary["stopped"] = case.cancellation.reason
+            summary["not_finished"] = [t.name for t in targets if t.name not in results]
+        case.close(summary)
+    return result
 
 
 def _run_driver(driver: Driver, job: TargetJob) -> Ending:
@@ -172,8 +205,8 @@ def _run_driver(driver: Driver, job: TargetJob) -> Ending:
 
 def default_case_dir(inventory: Inventory) -> Path:
     """cases/<client>-<YYYY-MM> beside where the command runs: one case per client per month."""
-    from evidence_kit.case.case import slug
     from evidence_kit.case.journal import utc_now
+    from evidence_kit.case.session import slug
 
     return Path("cases") / f"{slug(inventory.case.client).lower()}-{utc_now()[:7]}"
 

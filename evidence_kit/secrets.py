@@ -153,7 +153,8 @@ class SecretResolver:
                 raise SecretError(f"{label}: cannot read secret file {path}: {exc.__class__.__name__}")
         if ref.scheme == "prompt":
             if self._prompt is None:
-                raise SecretError(f"{label}: needs a typed secret ('prompt') but no terminal is attached")
+                raise SecretError(f"{label}: `prompt` needs a terminal (no terminal is attached to standard "
+                                  "input); use env:, file: or keepass: for unattended runs")
             return self._prompt(f"{label}: ")
         if ref.scheme == "keepass":
             return self._from_keepass(ref, label)

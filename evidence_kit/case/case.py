@@ -1,6 +1,6 @@
-"""The case folder and the one API every capture driver uses.
+"""The case folder: created whole or not at all, reopened for each run, recovered after faults.
 
-    case = Case.open_for_capture(root, details)
+    case = Case.open_for_capture(root, details, run_facts)
     with case.target("core-router", kind="ssh", profile="cisco_ios", address="10.0.0.1:22",
                      secrets={"password": password}) as session:
         session.event("connected", {...})
@@ -8,11 +8,12 @@
             w.write(b"...")
         session.finish(Outcome.LOGIN_OK, "prompt '#' reached")
 
-The session owns the target's secrets: it journals a commitment to each when it opens, feeds
-every form of them to its redactor and to the log redaction, and hands them to the driver by
-field name (:meth:`TargetSession.secret`). Everything a session journals passes through the
-redactor first: a secret that slips into an exception message or a device banner is replaced
-before it reaches disk.
+A new case is written under temporary names (case.json, its journal with ``case_created`` and
+the authorization letter) and committed by renaming case.json into place last: a fault during
+creation leaves no case rather than a case without a beginning (case/create.py). Reopening a
+case checks its journal chain, sets a torn final line aside, and journals any artifact file a
+faulted run wrote but could not journal (``artifact_recovered``), so every file the case holds
+is named by its journal with the hash of the bytes it really has.
 """
 
 from __future__ import annotations
@@ -21,29 +22,25 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import secrets as _secrets
-import shutil
 import threading
 import time
 from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from evidence_kit.case.artifacts import ArtifactRecord, ArtifactWriter, sha256_file
-from evidence_kit.case.commitments import CommitmentParams, commit
-from evidence_kit.case.journal import GENESIS, JOURNAL_NAME, Journal, JournalCheck, check_journal, utc_now
-from evidence_kit.case.outcome import Outcome
-from evidence_kit.errors import CaseError
-from evidence_kit.redact import Redactor, StreamRedactor, redact_logs
+from evidence_kit.case import diskio
+from evidence_kit.case.artifacts import sha256_file
+from evidence_kit.case.commitments import CommitmentParams
+from evidence_kit.case.journal import JOURNAL_NAME, Journal, check_journal, read_entries, utc_now
+from evidence_kit.case.session import ARTIFACTS_DIR, TargetSession, slug
+from evidence_kit.errors import CaseError, MachineError
 from evidence_kit.secrets import Secret
 
 CASE_FORMAT = "evidence-kit-case/1"
 CASE_FILE = "case.json"
-ARTIFACTS_DIR = "artifacts"
 AUTHORIZATION_DIR = "authorization"
 
 
@@ -59,183 +56,40 @@ class CaseDetails:
     recipients: tuple[str, ...] = ()
 
 
-def slug(name: str) -> str:
-    """A folder-safe form of a target name (names are validated, but stay defensive)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "target"
-    return cleaned[:80]
-
-
 def new_case_id(client: str) -> str:
     day = utc_now()[:10].replace("-", "")
     return f"{slug(client).lower()[:24]}-{day}-{_secrets.token_hex(4)}"
 
 
-@dataclass
-class TargetResult:
-    """What one target ended with: the summary line of a run and of a report."""
+class Cancellation:
+    """A run being stopped (Ctrl-C, SIGTERM): queued targets do not start, running ones are closed."""
 
-    name: str
-    kind: str
-    profile: str
-    address: str
-    outcome: Outcome
-    detail: str = ""
-    started: str = ""
-    finished: str = ""
-    identity: dict[str, Any] = field(default_factory=dict)
-    artifacts: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "kind": self.kind, "profile": self.profile, "address": self.address,
-            "outcome": self.outcome.value, "detail": self.detail, "started": self.started,
-            "finished": self.finished, "identity": self.identity, "artifacts": self.artifacts,
-        }
-
-
-class TargetSession:
-    """One target's part of the case: its secrets, events, artifacts, and exactly one outcome."""
-
-    def __init__(
-        self, case: Case, name: str, kind: str, profile: str, address: str,
-        secrets: Mapping[str, Secret] | None = None,
-    ) -> None:
-        self.case = case
-        self.name = name
-        self.kind = kind
-        self.profile = profile
-        self.address = address
-        self._secrets = dict(secrets or {})
-        self._redacted: list[str] = []
-        self.redactor = Redactor()
-        for secret in self._secrets.values():
-            self.add_secret(secret.reveal())
-        self.folder = f"{ARTIFACTS_DIR}/{slug(name)}/run{case.journal.run:03d}"
-        self.started = utc_now()
-        self.identity: dict[str, Any] = {}
-        self.result: TargetResult | None = None
-        self._artifacts: list[str] = []
+    def __init__(self) -> None:
+        self._event = threading.Event()
         self._lock = threading.Lock()
-        self.event("target_started", {"kind": kind, "profile": profile, "address": address})
-        for field_name, secret in self._secrets.items():
-            # A salted scrypt commitment to each credential (never the credential itself).
-            self.event("credential_commitment",
-                       commit(case.commitment_params, secret.reveal(), target=name, field=field_name))
+        self._sessions: set[TargetSession] = set()
+        self.reason = ""
 
-    def secret(self, field_name: str) -> Secret | None:
-        """The target's secret for ``field_name`` (``password``, ``totp``, a ``secrets:`` name)."""
-        return self._secrets.get(field_name)
+    def is_set(self) -> bool:
+        return self._event.is_set()
 
-    def add_secret(self, value: str) -> None:
-        """Redact a secret learned mid-session (a TOTP code, a seed's bare form) from now on."""
-        if value and value not in self._redacted:
-            self._redacted.append(value)
-            self.redactor.add(value)
-            redact_logs(value)
-
-    def redaction_values(self) -> list[str]:
-        """Every secret this session redacts (its own and learned ones), for a scrubber that must
-        treat them one by one (trace_scrub.py); a copy, read at the point of use."""
-        return list(self._redacted)
-
-    def event(self, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self.case.journal.append(event, self.redactor.redact_obj(data or {}), target=self.name)
-
-    def set_identity(self, **facts: Any) -> None:
-        """Record what identifies the far end (host key, certificate, account) for the summary."""
-        self.identity.update(self.redactor.redact_obj(facts))
-
-    @contextmanager
-    def artifact(self, name: str, kind: str, media_type: str, redact: bool = True, **meta: Any):
-        """Open a new artifact for streaming writes; journaled with its hash when closed.
-
-        With ``redact`` (the default, for text) the bytes pass a stream redactor first; binary
-        artifacts (PNG, zip) that were checked by other means pass ``redact=False``.
-        """
-        writer = self._new_writer(name, kind, media_type)
-        sink: _RedactingWriter | ArtifactWriter = (
-            _RedactingWriter(writer, self.redactor.stream()) if redact and self.redactor else writer
-        )
-        try:
-            yield sink
-        finally:
-            record = sink.close()
-            self._journal_artifact(record, meta)
-
-    def add_artifact(
-        self, name: str, data: bytes, kind: str, media_type: str, redact: bool = True, **meta: Any
-    ) -> ArtifactRecord:
-        with self.artifact(name, kind, media_type, redact=redact, **meta) as w:
-            w.write(data)
-        return w.close()
-
-    def relpath(self, name: str) -> str:
-        return f"{self.folder}/{name}"
-
-    def _new_writer(self, name: str, kind: str, media_type: str) -> ArtifactWriter:
-        safe = slug(name)
+    def cancel(self, reason: str) -> None:
         with self._lock:
-            base, dot, ext = safe.rpartition(".")
-            candidate, n = safe, 1
-            while (self.case.root / self.folder / candidate).exists():
-                n += 1
-                candidate = f"{base}-{n}{dot}{ext}" if dot else f"{safe}-{n}"
-            writer = ArtifactWriter(self.case.root, f"{self.folder}/{candidate}", kind, media_type)
-            self._artifacts.append(writer.relpath)
-            return writer
+            if self._event.is_set():
+                return
+            self.reason = reason
+            self._event.set()
+            running = list(self._sessions)
+        for session in running:
+            session.cancel()
 
-    def _journal_artifact(self, record: ArtifactRecord, meta: dict[str, Any]) -> None:
-        data = {"kind": record.kind, "media_type": record.media_type, **meta}
-        self.case.journal.append(
-            "artifact_added", self.redactor.redact_obj(data), target=self.name, artifact=record.journal_form()
-        )
+    def watch(self, session: TargetSession) -> None:
+        with self._lock:
+            self._sessions.add(session)
 
-    def finish(self, outcome: Outcome, detail: str = "", **data: Any) -> TargetResult:
-        """End the target with its one outcome. A second call is ignored (first outcome wins)."""
-        if self.result is not None:
-            return self.result
-        detail = self.redactor.redact_text(detail)
-        finished = utc_now()
-        self.event(
-            "target_finished",
-            {"outcome": outcome.value, "detail": detail, "identity": self.identity, **data},
-        )
-        self.result = TargetResult(
-            self.name, self.kind, self.profile, self.address, outcome, detail,
-            self.started, finished, dict(self.identity), list(self._artifacts),
-        )
-        return self.result
-
-    def __enter__(self) -> TargetSession:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        # A driver that crashed still leaves an outcome: failures are evidence.
-        if self.result is None:
-            if exc is not None:
-                self.finish(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
-            else:
-                self.finish(Outcome.ERROR, "driver ended without an outcome")
-
-
-class _RedactingWriter:
-    def __init__(self, writer: ArtifactWriter, stream: StreamRedactor) -> None:
-        self._w = writer
-        self._s = stream
-
-    def write(self, data: bytes) -> int:
-        self._w.write(self._s.feed(data))
-        return len(data)
-
-    def flush(self) -> None:
-        self._w.flush()
-
-    def close(self) -> ArtifactRecord:
-        if not self._w.closed:
-            self._w.write(self._s.flush())
-        return self._w.close()
+    def unwatch(self, session: TargetSession) -> None:
+        with self._lock:
+            self._sessions.discard(session)
 
 
 class Case:
@@ -246,11 +100,23 @@ class Case:
         self.info = info
         self.journal = journal
         self.commitment_params = CommitmentParams.from_case(info)
+        self.cancellation = Cancellation()
+        self._fault: MachineError | None = None
         self._lock = lock  # the held case_lock context, released by close()
 
     @property
     def case_id(self) -> str:
         return str(self.info["case_id"])
+
+    @property
+    def fault(self) -> MachineError | None:
+        """The machine's refusal that stopped this run (disk full...), if any."""
+        journal_fault = self.journal.fault
+        return self._fault or (journal_fault if isinstance(journal_fault, MachineError) else None)
+
+    def record_fault(self, fault: MachineError) -> None:
+        if self._fault is None:
+            self._fault = fault
 
     @classmethod
     def open_for_capture(
@@ -261,56 +127,33 @@ class Case:
         Nothing in an existing case is overwritten: case.json stays as it was created and
         each run's facts (host, versions, clock) go into its ``run_started`` entry.
         """
+        from evidence_kit.case.create import LEFTOVERS, create_case, resume_creation
+
         root = Path(root)
         case_file = root / CASE_FILE
-        journal_path = root / JOURNAL_NAME
-        if not case_file.exists() and root.exists() and any(root.iterdir()):
-            raise CaseError(f"{root}: folder exists, is not empty and is not a case folder (no {CASE_FILE})")
-        root.mkdir(parents=True, exist_ok=True)
-        # Held until close(): one capture at a time per case, and seal waits for it.
-        lock = case_lock(root, shared=False)
-        lock.__enter__()
+        doing = "opening the case folder"
         try:
-            case = cls._open(root, case_file, journal_path, details, run_facts, case_id, lock)
+            if root.exists() and not case_file.exists() and not resume_creation(root) and any(
+                    p for p in root.iterdir() if p.name not in LEFTOVERS):
+                raise CaseError(f"{root}: folder exists, is not empty and is not a case folder (no {CASE_FILE})")
+            root.mkdir(parents=True, exist_ok=True)
+            # Held until close(): one capture at a time per case, and seal waits for it.
+            lock = case_lock(root, shared=False)
+            lock.__enter__()
+        except OSError as exc:
+            raise diskio.as_machine_error(exc, root, doing, "choose a folder you can write to") from exc
+        try:
+            if case_file.exists():
+                info, journal = _reopen(root)
+            else:
+                info, journal = create_case(root, details, run_facts, case_id or new_case_id(details.client),
+                                            CASE_FORMAT)
+            case = cls(root, info, journal, lock)
+            case.journal.append("run_started", run_facts)
         except BaseException:
             lock.__exit__(None, None, None)
             raise
-        case.journal.append("run_started", run_facts)
         return case
-
-    @classmethod
-    def _open(
-        cls, root: Path, case_file: Path, journal_path: Path, details: CaseDetails, run_facts: dict[str, Any],
-        case_id: str | None, lock: Any,
-    ) -> Case:
-        if case_file.exists():
-            info = load_case_info(root)
-            check = check_journal(journal_path)
-            if not check.ok:
-                raise CaseError(f"{journal_path}: journal chain broken at {check.describe()}")
-            torn = _set_aside_torn_tail(journal_path, check.torn_tail_bytes, check.entries)
-            journal = Journal.open(journal_path, run=check.last_run + 1, check=check)
-            if torn:
-                journal.append("journal_recovered", torn)
-            return cls(root, info, journal, lock)
-        else:
-            info = _new_case_info(root, details, run_facts, case_id)
-            case_file.write_bytes(json.dumps(info, indent=2, sort_keys=True).encode() + b"\n")
-            _fsync_path(case_file)
-            journal = Journal.open(journal_path, run=1, check=JournalCheck(True, 0, GENESIS))
-            digest, size = sha256_file(case_file)
-            journal.append(
-                "case_created",
-                {"case_id": info["case_id"], "format": CASE_FORMAT},
-                artifact={"path": CASE_FILE, "sha256": digest, "size": size},
-            )
-            auth = info.get("authorization")
-            if auth:
-                journal.append(
-                    "authorization_attached", {"original_name": auth["original_name"]},
-                    artifact={"path": auth["path"], "sha256": auth["sha256"], "size": auth["size"]},
-                )
-            return cls(root, info, journal, lock)
 
     def target(
         self, name: str, kind: str, profile: str, address: str, secrets: Mapping[str, Secret] | None = None
@@ -319,12 +162,41 @@ class Case:
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
         try:
-            self.journal.append("run_finished", summary or {})
-            self.journal.close()
+            if self.fault is None:
+                self.journal.append("run_finished", summary or {})
         finally:
-            if self._lock is not None:
-                self._lock.__exit__(None, None, None)
-                self._lock = None
+            try:
+                self.journal.close()
+            finally:
+                if self._lock is not None:
+                    self._lock.__exit__(None, None, None)
+                    self._lock = None
+
+
+def _reopen(root: Path) -> tuple[dict[str, Any], Journal]:
+    """An existing case, checked; a torn tail and unjournaled artifacts recorded, then ready."""
+    journal_path = root / JOURNAL_NAME
+    info = load_case_info(root)
+    check = check_journal(journal_path)
+    if not check.ok:
+        raise CaseError(f"{journal_path}: journal chain broken at {check.describe()}")
+    if check.entries == 0:
+        raise CaseError(f"{journal_path}: the case has no beginning (no case_created entry): it was not created "
+                        f"completely; move {root} aside and capture into a new folder")
+    first = next(read_entries(journal_path))
+    if first.get("event") != "case_created" or first.get("data", {}).get("case_id") != info.get("case_id"):
+        raise CaseError(f"{journal_path}: the first entry is not this case's case_created; move {root} aside and "
+                        "capture into a new folder")
+    torn = _set_aside_torn_tail(journal_path, check.torn_tail_bytes, check.entries)
+    journal = Journal.open(journal_path, run=check.last_run + 1, check=check)
+    if torn:
+        journal.append("journal_recovered", torn, artifact=torn.pop("artifact"))
+    for found in _unjournaled_artifacts(root, journal_path):
+        journal.append("artifact_recovered", {
+            "note": "written by an earlier run that stopped before it could journal this file (a fault or a "
+                    "kill); recorded as found",
+        }, artifact=found)
+    return info, journal
 
 
 @contextmanager
@@ -359,39 +231,6 @@ def load_case_info(root: Path) -> dict[str, Any]:
 
 
 
-def _new_case_info(
-    root: Path, details: CaseDetails, run_facts: dict[str, Any], case_id: str | None
-) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "format": CASE_FORMAT,
-        "case_id": case_id or new_case_id(details.client),
-        "created": utc_now(),
-        "client": details.client,
-        "provider": details.provider,
-        "technician": details.technician,
-        "purpose": details.purpose,
-        "recipients": list(details.recipients),
-        "authorization": None,
-        "capture_host": run_facts.get("host", {}),
-        "tool": run_facts.get("tool", {}),
-        "dependencies": run_facts.get("dependencies", {}),
-        "clock": run_facts.get("clock", {}),
-        "commitments": CommitmentParams.new().as_dict(),
-    }
-    if details.authorization is not None:
-        src = details.authorization
-        dest_rel = f"{AUTHORIZATION_DIR}/{slug(src.name)}"
-        dest = root / dest_rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        _fsync_path(dest)
-        digest, size = sha256_file(dest)
-        info["authorization"] = {
-            "original_name": src.name, "path": dest_rel, "sha256": digest, "size": size,
-        }
-    return info
-
-
 def _set_aside_torn_tail(journal_path: Path, torn_bytes: int, entries: int) -> dict[str, Any] | None:
     """Move a torn final line (a kill mid-append) beside the journal, keeping its bytes."""
     if not torn_bytes:
@@ -401,21 +240,30 @@ def _set_aside_torn_tail(journal_path: Path, torn_bytes: int, entries: int) -> d
         tail = fh.read()
         aside = journal_path.with_name(f"journal.torn-after-{entries}-{int(time.time())}.bin")
         aside.write_bytes(tail)
-        _fsync_path(aside)
+        diskio.fsync_path(aside)
         fh.truncate(fh.seek(-torn_bytes, os.SEEK_END))
         fh.flush()
         os.fsync(fh.fileno())
+    digest = hashlib.sha256(tail).hexdigest()
     return {
         "torn_tail_bytes": torn_bytes,
         "set_aside_as": aside.name,
-        "sha256": hashlib.sha256(tail).hexdigest(),
+        "sha256": digest,
         "after_seq": entries,
+        "artifact": {"path": aside.name, "sha256": digest, "size": torn_bytes},
     }
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _unjournaled_artifacts(root: Path, journal_path: Path) -> list[dict[str, Any]]:
+    """Artifact files on disk that no journal entry names, with their hashes."""
+    named = {str(e["artifact"]["path"]) for e in read_entries(journal_path) if e.get("artifact")}
+    folder = root / ARTIFACTS_DIR
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel not in named:
+            digest, size = sha256_file(path)
+            out.append({"path": rel, "sha256": digest, "size": size})
+    return out

@@ -3,7 +3,9 @@
 One JSON object per line. Each entry carries the previous entry's hash and its own, so an
 edited, removed or reordered entry breaks the chain at a point the verifier names. Each append
 is one ``write`` to an ``O_APPEND`` descriptor followed by ``fsync``: a ``kill -9`` at any
-moment leaves a chain that verifies as a prefix, with at most a torn final line.
+moment leaves a chain that verifies as a prefix, with at most a torn final line. An append the
+machine refuses (disk full, I/O error) is cut back off the file, and the journal then refuses
+every later append with the same error: nothing is ever appended after a torn line.
 
 Entry fields (see docs/case-format.md):
 ``seq`` (1-based), ``time`` (UTC RFC 3339, microseconds), ``mono`` (monotonic seconds since the
@@ -22,7 +24,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from evidence_kit.case import diskio
+from evidence_kit.errors import MachineError
 
 GENESIS = "0" * 64
 JOURNAL_NAME = "journal.jsonl"
@@ -125,6 +130,8 @@ class Journal:
     _sync_lock: threading.Lock = field(default_factory=threading.Lock)
     _synced: int = 0
     _mono0: float = field(default_factory=time.monotonic)
+    # The machine's refusal that stopped this journal (disk full...), or None.
+    fault: MachineError | OSError | None = None
 
     @classmethod
     def open(cls, path: Path, run: int, check: JournalCheck) -> Journal:
@@ -140,6 +147,8 @@ class Journal:
         artifact: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         with self._lock:
+            if self.fault is not None:
+                raise self.fault
             if self._fd < 0:
                 raise RuntimeError("journal is closed")
             entry: dict[str, Any] = {
@@ -157,9 +166,11 @@ class Journal:
             line = canonical_json(entry) + b"\n"
             # One write of the whole line: either the entry is there whole or torn at the end,
             # where check_journal tolerates it as a torn tail.
-            written = os.write(self._fd, line)
-            while written < len(line):
-                written += os.write(self._fd, line[written:])
+            before = os.fstat(self._fd).st_size
+            try:
+                diskio.write_all(self._fd, line)
+            except OSError as exc:
+                self._refuse(exc, before, "appending to the journal")
             self.seq += 1
             self.head = entry["hash"]
             mine = self.seq
@@ -169,13 +180,33 @@ class Journal:
         with self._sync_lock:
             if self._synced < mine:
                 upto = self.seq
-                os.fdatasync(fd)
+                try:
+                    os.fdatasync(fd)
+                except OSError as exc:
+                    self._refuse(exc, None, "syncing the journal to disk")
                 self._synced = upto
         return entry
+
+    def _refuse(self, exc: OSError, cut_to: int | None, doing: str) -> NoReturn:
+        """Stop the journal on a refused write: cut a torn line back off, remember, raise."""
+        if cut_to is not None:
+            try:
+                os.ftruncate(self._fd, cut_to)  # needs no free space
+            except OSError:
+                pass  # left as a torn tail: the next open sets it aside
+        self.fault = diskio.as_machine_error(
+            exc, self.path, doing, "free space (or fix the folder), then run capture again: the case continues "
+            "from its last complete entry")
+        if self.fault is exc:
+            raise
+        raise self.fault from exc
 
     def close(self) -> None:
         with self._lock, self._sync_lock:
             if self._fd >= 0:
-                os.fsync(self._fd)
-                os.close(self._fd)
-                self._fd = -1
+                try:
+                    if self.fault is None:
+                        os.fsync(self._fd)
+                finally:
+                    os.close(self._fd)
+                    self._fd = -1

@@ -19,7 +19,7 @@ from evidence_kit.case.artifacts import ArtifactRecord
 from evidence_kit.case.journal import utc_now
 
 if TYPE_CHECKING:
-    from evidence_kit.case.case import TargetSession
+    from evidence_kit.case.session import TargetSession
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",

@@ -4,8 +4,8 @@ Command families live one module each (``capture``, ``keys``, ``seal``...), regi
 the group below. Exit codes are decided here and only here: a command returns its result
 (anything with ``ok``) or None, and raises an :class:`~evidence_kit.errors.EvidenceKitError`
 for bad input and the machine's conditions; :func:`exit_code` and :meth:`_Group.invoke` turn
-those into 0/1/2 (and 130 for an interrupt). Heavy libraries are imported inside commands so
-``--help`` stays fast.
+those into 0/1/2 (and 128 + the signal for an interrupt: 130 Ctrl-C, 143 SIGTERM). Heavy
+libraries are imported inside commands so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from typing import Any
 
 import click
 
-from evidence_kit import __version__
-from evidence_kit.cli.options import UNEXPECTED
+from evidence_kit import __version__, interrupts
+from evidence_kit.cli.options import INTERRUPTED, UNEXPECTED
 from evidence_kit.errors import EXIT_CHECK_FAILED, EXIT_OK, EvidenceKitError
-
-EXIT_INTERRUPTED = 130
 
 
 def exit_code(result: Any) -> int:
@@ -36,9 +34,10 @@ class _Group(click.Group):
         except EvidenceKitError as exc:
             click.echo(f"error: {exc.one_line()}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted; what was captured so far is kept in the case folder", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            left = ctx.meta.get(INTERRUPTED, "what was captured so far is kept in the case folder")
+            click.echo(f"error: interrupted; {left}", err=True)
+            ctx.exit(interrupts.exit_code_of(exc))
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
@@ -69,4 +68,5 @@ _register()
 
 
 def main() -> None:
+    interrupts.install()  # SIGTERM ends a command exactly as Ctrl-C does (exit 143)
     cli.main(prog_name="evidence-kit")

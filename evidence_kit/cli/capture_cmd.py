@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from evidence_kit.cli.options import apply, env_value, json_option, profiles_option, typed_secret
+from evidence_kit.cli.options import apply, env_value, has_terminal, json_option, profiles_option, typed_secret
 
 
 def _pause(message: str) -> None:
@@ -50,9 +50,12 @@ def _prepare(inventory: Path, case_dir: Path | None, only: tuple[str, ...], conc
     from evidence_kit.secrets import SecretResolver
 
     inv = load_inventory(inventory, ProfileRegistry(list(profile_dirs)))
-    resolver = SecretResolver(prompt=typed_secret, keepass=inv.keepass_source(), base_dir=inventory.parent)
+    terminal = has_terminal()
+    resolver = SecretResolver(prompt=typed_secret if terminal else None, keepass=inv.keepass_source(),
+                              base_dir=inventory.parent)
     options = RunOptions(concurrency=concurrency, headed=headed,
-                         browser_path=str(browser_path) if browser_path else None, pause=_pause)
+                         browser_path=str(browser_path) if browser_path else None,
+                         pause=_pause if terminal else None)
     inv.select(list(only))  # unknown --only names are bad input, before anything runs
     return _Prepared(inv, case_dir or default_case_dir(inv), resolver, options, list(only))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,6 +66,19 @@ def typed_secret(label: str) -> str:
     return str(click.prompt(label.rstrip(": "), hide_input=True, err=True))
 
 
+def has_terminal() -> bool:
+    """Standard input is a terminal someone can type at.
+
+    Hidden input (getpass) would otherwise open /dev/tty behind a redirected stdin and wait
+    for a person who is not there (cron, systemd, CI), or read a pipe and echo: neither is a
+    prompt. Without a terminal, ``prompt`` secrets and assisted-mode pauses are refused.
+    """
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
 # The options of every command that opens a sealed archive (verify, extract, report).
 archive_options = apply([
     click.option("--identity", "-i", "identities", multiple=True, type=click.Path(path_type=Path),
@@ -109,15 +123,21 @@ def verify_options(archive: Path, identities: tuple[Path, ...], ask_passphrase: 
 
 
 UNEXPECTED = "evidence_kit.unexpected"
+INTERRUPTED = "evidence_kit.interrupted"
 
 
-def if_unexpected(consequence: str) -> Callable[[F], F]:
-    """Say what an unexpected failure of this command means; the group prints it (exit 1)."""
+def consequences(unexpected: str | None = None, interrupted: str | None = None) -> Callable[[F], F]:
+    """Say what an unexpected failure (exit 1) or an interrupt (exit 130) of this command leaves
+    behind; the group prints it after the error."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            click.get_current_context().meta[UNEXPECTED] = consequence
+            meta = click.get_current_context().meta
+            if unexpected:
+                meta[UNEXPECTED] = unexpected
+            if interrupted:
+                meta[INTERRUPTED] = interrupted
             return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from evidence_kit.cli.options import archive_options, if_unexpected, verify_options
+from evidence_kit.cli.options import archive_options, consequences, verify_options
 from evidence_kit.cli.seal_cmd import NOT_VERIFIED
 
 
@@ -22,7 +22,7 @@ from evidence_kit.cli.seal_cmd import NOT_VERIFIED
 @click.option("--compact-images", is_flag=True,
               help="Embed screenshots as lossless WebP (the same pixels, about a quarter of the size) instead of "
                    "the archived PNG bytes. The report says so beside each one.")
-@if_unexpected(NOT_VERIFIED)
+@consequences(unexpected=NOT_VERIFIED)
 def report(archive: Path, output: Path, as_json: bool, paper: str, browser: str | None, compact_images: bool,
            **archive_opts: Any) -> Any:
     """Write a report of ARCHIVE for legal review, re-running every verify check.

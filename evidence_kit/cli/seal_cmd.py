@@ -11,8 +11,8 @@ import click
 
 from evidence_kit.cli.options import (
     archive_options,
+    consequences,
     env_value,
-    if_unexpected,
     json_option,
     read_passphrase,
     typed_secret,
@@ -109,7 +109,7 @@ def seal(case_dir: Path, recipients: tuple[str, ...], ask_passphrase: bool, pass
               help="Prompt for a secret and say whether it is the one tested on TARGET.")
 @click.option("--credential-field", metavar="FIELD", help="With --check-credential: which field (e.g. password).")
 @click.option("--credential-env", metavar="NAME", help="With --check-credential: read the secret from this variable.")
-@if_unexpected(NOT_VERIFIED)
+@consequences(unexpected=NOT_VERIFIED)
 def verify(archive: Path, as_json: bool, check_credential: str | None, credential_field: str | None,
            credential_env: str | None, **archive_opts: Any) -> Any:
     """Re-check everything in ARCHIVE. Exit 0 all passed, 1 a check failed, 2 usage or wrong key."""
@@ -133,7 +133,7 @@ def verify(archive: Path, as_json: bool, check_credential: str | None, credentia
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder to extract into (must not exist, or be empty).")
 @archive_options
-@if_unexpected(NOT_VERIFIED)
+@consequences(unexpected=NOT_VERIFIED)
 def extract(archive: Path, output: Path, as_json: bool, **archive_opts: Any) -> Any:
     """Extract ARCHIVE's bag into a new folder, safely, and check it as verify does."""
     from evidence_kit.seal.verify import extract as do_extract

@@ -28,7 +28,8 @@ from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.profiles.target import TargetBase
 
 if TYPE_CHECKING:
-    from evidence_kit.case.case import Case, TargetSession
+    from evidence_kit.case.case import Case
+    from evidence_kit.case.session import TargetSession
 
 T = TypeVar("T", bound=TargetBase)
 P = TypeVar("P", bound=ProfileBase)

@@ -18,6 +18,7 @@ JSON record of the same operations.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import socket
@@ -157,6 +158,7 @@ class _Capture:
                               client_strategy=SYNC, read_only=True, auto_bind=False,
                               receive_timeout=max(1, math.ceil(s.connect_timeout)), raise_exceptions=False,
                               auto_referrals=False)
+            self.job.session.on_cancel(functools.partial(_close_socket, conn))  # a stopped run ends I/O at once
             request = {"dc": f"{host}:{port}", "transport": s.transport}
             step = "connect"
             try:
@@ -501,6 +503,11 @@ def _close(conn: Connection) -> None:
         conn.unbind()
     except Exception:  # noqa: S110 - closing a dead connection must not hide the outcome
         pass
+
+
+def _close_socket(conn: Connection) -> None:
+    if conn.socket is not None:
+        conn.socket.close()
 
 
 def _result(result: dict[str, Any] | None) -> dict[str, Any]:

@@ -104,6 +104,8 @@ class SshDriver(Driver[SshTarget, SshProfile]):
                                     "seconds": round(time.monotonic() - started, 3)})
         negotiated = self._algorithms(target.legacy, profile)
         transport = paramiko.Transport(sock, disabled_algorithms=self._disabled(negotiated))
+        # A stopped run (Ctrl-C, SIGTERM) closes the connection at once: every blocking read ends.
+        session.on_cancel(transport.close)
         transport.banner_timeout = t.banner
         transport.handshake_timeout = t.banner
         transport.auth_timeout = t.auth

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from evidence_kit import interrupts
 from evidence_kit.errors import (
     DiskFullError,
     EvidenceKitError,
@@ -218,7 +219,7 @@ class SignalGuard:
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 current = signal.getsignal(sig)
-                if current in (signal.default_int_handler, signal.SIG_DFL):
+                if current in interrupts.REPLACEABLE:
                     self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -242,5 +243,5 @@ def interruptible() -> Iterator[SignalGuard]:
             yield guard
     except _Stop as stop:
         raise SealInterrupted(stop.signum) from None
-    except KeyboardInterrupt:
-        raise SealInterrupted(signal.SIGINT) from None
+    except KeyboardInterrupt as exc:
+        raise SealInterrupted(interrupts.signal_of(exc)) from None
