@@ -80,6 +80,7 @@ def _fill(data: ReportData, checked: Verification, root: Path, receipt: Path | N
     reading = read_journal(payload, data.problems)
     data.journal_entries, data.journal_head = reading.entries, reading.head
     data.artifacts = reading.artifacts
+    data.journal = reading.rows
     for run, facts in reading.run_facts:
         _run_versions(data, facts, run)
     screenshots.pair(payload, reading.stamped, reading.originals, reading.targets, compact)

@@ -9,13 +9,13 @@ sit in memory twice.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evidence_kit.case.outcome import Outcome
 from evidence_kit.report.images import ImageRef
-
-OK_OUTCOMES = ("login_ok",)
 
 
 @dataclass
@@ -73,15 +73,56 @@ class TranscriptView:
         return self.total_lines > len(self.lines)
 
 
+ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+
+
+def split_time(value: str) -> tuple[str, str]:
+    """``2026-11-25T08:57:09.711972Z`` -> (``2026-11-25``, ``08:57:09.711``): a day and a clock
+    time short enough for a narrow column (truncated to milliseconds, so it is a prefix of the
+    full value, which the journal appendix prints). A value that is not such a time is kept
+    whole as the clock part."""
+    m = ISO_TIME.fullmatch(value or "")
+    if not m:
+        return "", value
+    fraction = (m.group(3) or "")[:4]
+    zone = "" if m.group(4) in (None, "Z", "+00:00") else f" {m.group(4)}"
+    return m.group(1), f"{m.group(2)}{fraction}{zone}"
+
+
 @dataclass
 class TimelineRow:
+    """One journal entry of a target, as its timeline shows it: in words."""
+
     seq: int
-    time: str
+    time: str  # the full value from the journal
     run: int
-    event: str
-    summary: str
+    event: str  # the journal's event name
+    sentence: str  # what it means, in words (sentences.py)
     artifact: str | None = None
     failure: bool = False
+    number: int = 0  # the entry's line in the journal: its row in the journal appendix
+
+    @property
+    def day(self) -> str:
+        return split_time(self.time)[0]
+
+    @property
+    def clock(self) -> str:
+        return split_time(self.time)[1]
+
+
+@dataclass
+class JournalRow:
+    """One journal entry with its raw fields, for the journal appendix (values shortened to
+    400 characters each; the journal in the archive holds them whole)."""
+
+    number: int  # the entry's line in the journal
+    seq: str
+    time: str
+    run: str
+    target: str
+    event: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -143,7 +184,8 @@ class TargetView:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in OK_OUTCOMES
+        """Only ``login_ok`` is full success (evidence_kit/case/outcome.py)."""
+        return self.outcome == Outcome.LOGIN_OK
 
     @property
     def failure_events(self) -> list[TimelineRow]:
@@ -220,6 +262,7 @@ class ReportData:
     commitment_derivation: str = ""  # as the sealed commitments.json states it
     commands: list[ToolCommand] = field(default_factory=list)
     bag_info: list[tuple[str, str]] = field(default_factory=list)
+    journal: list[JournalRow] = field(default_factory=list)  # every entry, raw fields (Appendix E)
     journal_entries: int = 0
     journal_head: str = ""
     runs: int = 0
@@ -231,7 +274,7 @@ class ReportData:
         counts: dict[str, int] = {}
         for t in self.targets:
             counts[t.outcome] = counts.get(t.outcome, 0) + 1
-        return sorted(counts.items(), key=lambda kv: (kv[0] not in OK_OUTCOMES, kv[0]))
+        return sorted(counts.items(), key=lambda kv: (kv[0] != Outcome.LOGIN_OK, kv[0]))
 
     @property
     def screenshot_count(self) -> int:

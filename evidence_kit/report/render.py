@@ -168,7 +168,8 @@ def section_keys(data: ReportData) -> dict[str, str]:
         for i, t in enumerate(data.targets, start=1):
             keys[t.anchor] = f"3.{i} {t.name}"
     keys.update({"appendix-a": "Appendix A \u2014 Artifacts", "appendix-b": "Appendix B \u2014 How to verify",
-                 "appendix-c": "Appendix C \u2014 Tools", "appendix-d": "Appendix D \u2014 Custodian"})
+                 "appendix-c": "Appendix C \u2014 Tools", "appendix-d": "Appendix D \u2014 Custodian",
+                 "appendix-e": "Appendix E \u2014 The case journal"})
     return keys
 
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from evidence_kit.case.journal import JOURNAL_NAME, iter_entries
 from evidence_kit.report import files
-from evidence_kit.report.model import ArtifactRow, CommitmentRow, TargetView, TimelineRow
+from evidence_kit.report.model import ArtifactRow, CommitmentRow, JournalRow, TargetView, TimelineRow
 from evidence_kit.report.screenshots import Originals, Stamped
+from evidence_kit.report.sentences import sentence
 from evidence_kit.report.terminal import visible
-from evidence_kit.report.wording import flatten, short, summarize
+from evidence_kit.report.wording import flatten, short
 
 FAILURE_EVENTS = re.compile(r"(_failed|_dropped|_error|mismatch|timeout|refused|unsupported)$")
 FAILED_RESULTS = ("mismatch", "timeout", "failed", "refused")
@@ -39,6 +40,7 @@ class JournalReading:
     run_facts: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # each run_started's data
     targets: dict[str, TargetView] = field(default_factory=dict)
     artifacts: list[ArtifactRow] = field(default_factory=list)
+    rows: list[JournalRow] = field(default_factory=list)  # every entry that parsed, raw
     stamped: list[Stamped] = field(default_factory=list)
     originals: Originals = field(default_factory=dict)
     anchors: set[str] = field(default_factory=set)
@@ -50,8 +52,9 @@ def read_journal(payload: Path, problems: list[str]) -> JournalReading:
     reading = JournalReading(entries=len(entries), head=str(entries[-1].get("hash", "")) if entries else "",
                              times=[str(e.get("time")) for e in entries if e.get("time")])
     for number, entry in enumerate(entries, start=1):
+        reading.rows.append(raw_row(number, entry))
         try:
-            _read_entry(reading, entry, payload)
+            _read_entry(reading, number, entry, payload)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             problems.append(f"journal entry {number} could not be read ({type(exc).__name__}); it is not shown")
     for view in reading.targets.values():
@@ -94,7 +97,25 @@ def anchor(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _read_entry(reading: JournalReading, entry: dict[str, Any], payload: Path) -> None:
+def raw_row(number: int, entry: dict[str, Any]) -> JournalRow:
+    """The entry as recorded: its data and artifact fields flattened, each value visible text."""
+    fields: list[tuple[str, str]] = []
+    data = entry.get("data")
+    if isinstance(data, dict):
+        flatten("", data, fields)
+    elif data not in (None, "", [], {}):
+        fields.append(("data", short(data, 400)))
+    if entry.get("artifact") not in (None, "", [], {}):
+        flatten("artifact", entry.get("artifact"), fields)
+
+    def text(key: str) -> str:
+        value = entry.get(key)
+        return "" if value is None else short(value, 200)
+
+    return JournalRow(number, text("seq"), text("time"), text("run"), text("target"), text("event"), fields)
+
+
+def _read_entry(reading: JournalReading, number: int, entry: dict[str, Any], payload: Path) -> None:
     name = entry.get("target")
     event = str(entry.get("event") or "")
     raw_data = entry.get("data")
@@ -118,8 +139,8 @@ def _read_entry(reading: JournalReading, entry: dict[str, Any], payload: Path) -
         return  # case-level entries: their artifacts are in reading.artifacts (Appendix A)
     view = _target(reading, str(name), edata, when)
     view.timeline.append(TimelineRow(
-        seq, when, run, visible(event), summarize(edata), artifact.path if artifact else None,
-        failure=bool(FAILURE_EVENTS.search(event)) or edata.get("result") in FAILED_RESULTS))
+        seq, when, run, visible(event), sentence(event, raw_data), artifact.path if artifact else None,
+        failure=bool(FAILURE_EVENTS.search(event)) or edata.get("result") in FAILED_RESULTS, number=number))
     if event == "target_started":
         view.kind = str(edata.get("kind") or view.kind)
         view.profile = visible(str(edata.get("profile") or view.profile))

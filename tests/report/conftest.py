@@ -112,7 +112,9 @@ def sealed(sshd_targets: SshdTargets, report_tsa: TSA, tmp_path_factory: pytest.
     keys = generate(folder / "keys")
     auth = authorization_pdf(folder / "authorization-letter.pdf")
     targets = [
-        InventoryTarget("linux-host", sshd_targets.account("linux"), sshd_targets.port),
+        # pinned, so its timeline says the host key matched the pin
+        InventoryTarget("linux-host", sshd_targets.account("linux"), sshd_targets.port,
+                        extra={"host_key": sshd_targets.host_key_fingerprints["ssh-ed25519"]}),
         InventoryTarget("hostile-banner-host", sshd_targets.account("banner_html"), sshd_targets.port),
         InventoryTarget("cisco-limited", sshd_targets.account("cisco_limited"), sshd_targets.port),
     ]
