@@ -1,10 +1,10 @@
 """What one web target's login runs with, fixed before the browser opens.
 
-The old driver kept a login in one object with twenty mutable fields that every part could
-write. Here the parts that never change during a login are one frozen :class:`TargetConfig`;
-each piece of state that does change lives with the one collaborator that changes it
-(evidence.py: what was shot, masked and navigated; tls.py: what the server's certificate was;
-waits.py: the deadline), so a reader knows who may touch what.
+A login's state is not one bag of fields every part may write: what never changes during a
+login is one frozen :class:`TargetConfig`, and each piece of state that does change lives
+with the one collaborator that changes it (evidence.py: what was shot, masked and navigated;
+tls.py: what the server's certificate was; waits.py: the deadline; login.py: which steps the
+technician did), so a reader knows who may touch what.
 
 :class:`RunResources` is what a login borrows from the run's driver (driver.py), declared here
 so the login modules need not import the driver: the imports run one way, driver → login →
