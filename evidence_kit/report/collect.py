@@ -20,6 +20,7 @@ from typing import Any
 from evidence_kit import __version__
 from evidence_kit.case.journal import JOURNAL_NAME
 from evidence_kit.report import files, screenshots, verification
+from evidence_kit.report.cover import credentials_answer
 from evidence_kit.report.model import ReportData, VersionRow
 from evidence_kit.report.targets import read_journal
 from evidence_kit.report.terminal import visible
@@ -53,11 +54,13 @@ def collect(checked: Verification, archive: Path, archive_sha256: str, archive_s
         data.content_note = ("The archive's content could not be read safely, so no evidence from it is shown. "
                              "Only the verification results above are reliable.")
         data.trusted_times = verification.trusted_times(checked, "")
+        data.credentials = credentials_answer([], readable=False)
         return data
     if not checked.ok:
         data.content_note = ("Verification FAILED. The content below is shown as it was found in the archive so "
                              "that the failure can be examined; do not rely on it as evidence.")
     _fill(data, checked, root, receipt, compact_images)
+    data.credentials = credentials_answer(data.targets, readable=True)
     return data
 
 

@@ -225,6 +225,35 @@ class VersionRow:
     where: str
 
 
+@dataclass(frozen=True)
+class OutcomeCount:
+    outcome: str
+    count: int
+    words: str  # the outcome in words (sentences.OUTCOME_WORDS)
+
+
+@dataclass(frozen=True)
+class MissedTarget:
+    """A target that did not log in with the expected access, for the cover."""
+
+    name: str
+    anchor: str
+    outcome: str
+    words: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CredentialsAnswer:
+    """The cover's first question, "Did the credentials work?", answered in words."""
+
+    verdict: str  # YES | PARTLY | NO | NO TARGETS | UNKNOWN
+    tone: str  # passed | warn | failed | unknown: how the answer is drawn
+    headline: str
+    counts: list[OutcomeCount] = field(default_factory=list)
+    misses: list[MissedTarget] = field(default_factory=list)
+
+
 @dataclass
 class ReportData:
     """Everything one report shows."""
@@ -263,18 +292,12 @@ class ReportData:
     commands: list[ToolCommand] = field(default_factory=list)
     bag_info: list[tuple[str, str]] = field(default_factory=list)
     journal: list[JournalRow] = field(default_factory=list)  # every entry, raw fields (Appendix E)
+    credentials: CredentialsAnswer | None = None  # set by collect (cover.py)
     journal_entries: int = 0
     journal_head: str = ""
     runs: int = 0
     paper: str = "A4"
     problems: list[str] = field(default_factory=list)  # what could not be read from the archive
-
-    @property
-    def outcome_counts(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for t in self.targets:
-            counts[t.outcome] = counts.get(t.outcome, 0) + 1
-        return sorted(counts.items(), key=lambda kv: (kv[0] != Outcome.LOGIN_OK, kv[0]))
 
     @property
     def screenshot_count(self) -> int:
