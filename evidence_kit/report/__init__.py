@@ -3,13 +3,14 @@
 ``collect`` reads a verified, extracted archive into typed data (``model``); ``render`` draws
 it (Jinja2 templates, autoescaped); ``make`` ties them to ``verify``'s own checks.
 
-    from evidence_kit.report import write_report
+    from evidence_kit.report import write_report, write_reports
     result = write_report(archive, Path("report.pdf"), identity_files=[identity], trust_key=pub)
+    html, pdf = write_reports(archive, [Path("r.html"), Path("r.pdf")], identity_files=[identity])  # one extraction
 """
 
 from __future__ import annotations
 
-from evidence_kit.report.make import make_report, write_report
+from evidence_kit.report.make import make_report, make_reports, write_report, write_reports
 from evidence_kit.report.model import ReportResult
 
-__all__ = ["ReportResult", "make_report", "write_report"]
+__all__ = ["ReportResult", "make_report", "make_reports", "write_report", "write_reports"]
