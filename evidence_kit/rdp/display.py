@@ -20,6 +20,7 @@ import secrets
 import socket
 import struct
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ XVFB = "Xvfb"
 FAMILY_LOCAL = 256
 FAMILY_WILD = 65535
 COOKIE_NAME = b"MIT-MAGIC-COOKIE-1"
+# python-xlib finds the cookie file through $XAUTHORITY only: connections made from several
+# threads at once must not see each other's value.
+_XAUTH_ENV = threading.Lock()
 
 
 class DisplayError(EvidenceKitError):
@@ -165,17 +169,18 @@ class PrivateDisplay:
     def _connect(self) -> None:
         from Xlib import display as xdisplay
 
-        old = os.environ.get("XAUTHORITY")
-        os.environ["XAUTHORITY"] = str(self.xauthority)  # python-xlib reads it from the environment
-        try:
-            self._x = xdisplay.Display(self.display)
-        except Exception as exc:
-            raise DisplayError(f"cannot open the private display {self.display}: {exc}")
-        finally:
-            if old is None:
-                os.environ.pop("XAUTHORITY", None)
-            else:
-                os.environ["XAUTHORITY"] = old
+        with _XAUTH_ENV:
+            old = os.environ.get("XAUTHORITY")
+            os.environ["XAUTHORITY"] = str(self.xauthority)
+            try:
+                self._x = xdisplay.Display(self.display)
+            except Exception as exc:
+                raise DisplayError(f"cannot open the private display {self.display}: {exc}")
+            finally:
+                if old is None:
+                    os.environ.pop("XAUTHORITY", None)
+                else:
+                    os.environ["XAUTHORITY"] = old
 
     def grab(self) -> Frame:
         from Xlib import X
