@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.hostfacts import run_facts
@@ -25,6 +25,9 @@ from evidence_kit.inventory import Inventory
 from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.profiles.target import TargetBase
 from evidence_kit.secrets import Secret, SecretResolver
+
+if TYPE_CHECKING:
+    from evidence_kit.case.checkpoints import Checkpointer
 
 # Seconds the targets still running get to end after the run is stopped (their drivers' cancel
 # hooks close their connections at once; this only bounds a driver that ignores them).
@@ -118,6 +121,7 @@ def capture(
     only: list[str] | None = None,
     progress: Progress | None = None,
     case_id: str | None = None,
+    checkpoints: Checkpointer | None = None,
 ) -> CaptureResult:
     """Capture the selected targets into ``case_root``.
 
@@ -125,7 +129,8 @@ def capture(
     the CLI also raises for SIGTERM) cancels the run — queued targets do not start, running ones
     are closed by their drivers' cancel hooks and recorded as interrupted within ``CANCEL_GRACE``
     seconds — and is raised again; the machine refusing a write (disk full...) does the same
-    and raises the :class:`~evidence_kit.errors.MachineError`.
+    and raises the :class:`~evidence_kit.errors.MachineError`. ``checkpoints`` time-stamps the
+    journal head when the run starts and after each target ends (evidence_kit/case/checkpoints.py).
     """
     options = options or RunOptions()
     progress = progress or Progress()
@@ -141,6 +146,8 @@ def capture(
     case = Case.open_for_capture(Path(case_root), details, facts, case_id=case_id)
     drivers = _Drivers(options)
     results: dict[str, TargetResult] = {}
+    if checkpoints is not None:
+        checkpoints.run_started(case)  # before any target: every login gets a trusted lower bound
 
     def one(target: TargetBase) -> None:
         if case.cancellation.is_set():
@@ -159,6 +166,8 @@ def capture(
             session.finish(ending.outcome, ending.detail, **ending.data)
         assert session.result is not None
         results[target.name] = session.result
+        if checkpoints is not None:
+            checkpoints.target_finished(case, session.result)
         if progress.finished:
             progress.finished(session.result)
 
@@ -181,6 +190,8 @@ def capture(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         drivers.close()
+        if checkpoints is not None:
+            checkpoints.close(case)
         result = CaptureResult(case.root, case.case_id, case.journal.run,
                                [results[t.name] for t in targets if t.name in results])
         result.changes = {r.name: (before.get(r.name), r.outcome.value) for r in result.results

@@ -12,6 +12,8 @@ archive keeps the TSA's bytes unchanged, which ``openssl ts -verify`` accepts as
 from __future__ import annotations
 
 import hashlib
+import http.client
+import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from evidence_kit.errors import InputError, KeyFileError
 
 MAX_RESPONSE = 1 << 20
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
 HASHES = {
     "2.16.840.1.101.3.4.2.1": hashlib.sha256,
     "2.16.840.1.101.3.4.2.2": hashlib.sha384,
@@ -160,12 +163,14 @@ def _signer_subject(resp: Any, certs: list[x509.Certificate]) -> str | None:
 
 
 def check_response(data: bytes, message: bytes, roots: list[x509.Certificate] | None = None,
-                   nonce: int | None = None) -> TimestampInfo:
+                   nonce: int | None = None, *, digest: bytes | None = None) -> TimestampInfo:
     """Check a response over ``message``: status, imprint, nonce and, given ``roots``, the token's
     signature, the signing certificate's critical timeStamping usage and its chain to a root.
 
     Without roots only status, imprint and nonce are checked (``verified`` stays False): who the
     TSA is cannot be proven without a trust anchor, and the caller reports it as not checked.
+    ``digest`` (a SHA-256 value) replaces hashing ``message``: a capture checkpoint time-stamps a
+    journal entry's hash itself, so ``openssl ts -verify -digest HASH`` checks it directly.
     """
     from rfc3161_client import PKIStatus, VerificationError, VerifierBuilder
 
@@ -177,7 +182,10 @@ def check_response(data: bytes, message: bytes, roots: list[x509.Certificate] | 
     hasher = HASHES.get(oid)
     if hasher is None:
         raise TimestampProblem(f"unsupported imprint hash algorithm {oid}")
-    if tst.message_imprint.message != hasher(message).digest():
+    if digest is not None:
+        if oid != SHA256_OID or tst.message_imprint.message != digest:
+            raise TimestampProblem("message imprint is not the time-stamped hash (time-stamp for other data)")
+    elif tst.message_imprint.message != hasher(message).digest():
         raise TimestampProblem("message imprint does not match the signature file (time-stamp for other data)")
     if nonce is not None and tst.nonce != nonce:
         raise TimestampProblem("nonce does not match the request")
@@ -276,23 +284,62 @@ def request(url: str, message: bytes, timeout: float = 30.0,
     """Ask the TSA at ``url`` for a time-stamp over ``message`` (SHA-256, nonce, certificates)."""
     from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
-    if not url.lower().startswith(("http://", "https://")):
-        raise TimestampProblem(f"TSA URL {url!r} is not http(s)")
+    _check_url(url)
     req = (TimestampRequestBuilder().data(message).hash_algorithm(HashAlgorithm.SHA256).nonce(nonce=True)
            .cert_request(cert_request=True).build())
-    http = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url, data=req.as_bytes(), method="POST",
+    body = _post(url, req.as_bytes(), timeout)
+    info = check_response(body, message, roots=roots, nonce=req.nonce)
+    return body, info
+
+
+def request_digest(url: str, digest: bytes, timeout: float = 30.0,
+                   roots: list[x509.Certificate] | None = None) -> tuple[bytes, TimestampInfo]:
+    """Ask for a time-stamp over a SHA-256 value itself (a journal entry's hash), not over data.
+
+    rfc3161-client builds requests from data only, so this request is encoded here: version 1,
+    the SHA-256 imprint, a random 63-bit nonce, certReq TRUE (RFC 3161 section 2.4.1).
+    """
+    if len(digest) != 32:
+        raise TimestampProblem("a SHA-256 value is 32 bytes")
+    _check_url(url)
+    nonce = secrets.randbits(63) | 1
+    imprint = _der(0x30, _der(0x30, bytes.fromhex("0609608648016503040201") + b"\x05\x00") + _der(0x04, digest))
+    der = _der(0x30, b"\x02\x01\x01" + imprint + _der(0x02, _uint(nonce)) + b"\x01\x01\xff")
+    body = _post(url, der, timeout)
+    info = check_response(body, b"", roots=roots, nonce=nonce, digest=digest)
+    return body, info
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
+        (n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + content
+
+
+def _uint(value: int) -> bytes:
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return b"\x00" + raw if raw[0] & 0x80 else raw
+
+
+def _check_url(url: str) -> None:
+    if not url.lower().startswith(("http://", "https://")):
+        raise TimestampProblem(f"TSA URL {url!r} is not http(s)")
+
+
+def _post(url: str, query: bytes, timeout: float) -> bytes:
+    post = urllib.request.Request(  # noqa: S310 - the scheme is checked by the callers
+        url, data=query, method="POST",
         headers={"Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"})
     try:
-        with urllib.request.urlopen(http, timeout=timeout) as reply:  # noqa: S310 - scheme checked above
+        with urllib.request.urlopen(post, timeout=timeout) as reply:  # noqa: S310 - scheme checked
             body = reply.read(MAX_RESPONSE + 1)
     except urllib.error.HTTPError as exc:
         raise TimestampProblem(f"TSA {url} answered HTTP {exc.code}")
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         text = _short(reason) if isinstance(reason, BaseException) else str(reason)
         raise TimestampProblem(f"TSA {url} unreachable ({text})")
     if len(body) > MAX_RESPONSE:
         raise TimestampProblem(f"TSA {url} answered more than {MAX_RESPONSE} bytes")
-    info = check_response(body, message, roots=roots, nonce=req.nonce)
-    return body, info
+    return body

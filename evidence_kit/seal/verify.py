@@ -14,6 +14,9 @@ later checks read that folder and those digests, so nothing is trusted that was 
 ``timestamp N trust``  its signature, critical timeStamping usage and chain to ``--tsa-ca``
 ``journal``      hash chain, head and length as recorded in bag-info, every artifact present
                  with the hash the journal recorded
+``checkpoints``  the capture's RFC 3161 checkpoints (seal/checkpoints.py): each token over an
+                 entry of the chain, its trust (``checkpoints trust``), and which target logins
+                 lack one (``checkpoint coverage``)
 ``receipt``      the archive is the one the signed receipt names
 ``credential``   a secret given matches the commitment recorded for a target
 """
@@ -219,6 +222,10 @@ def _run(options: VerifyOptions, dest: Path) -> Verification:
     _check_timestamps(report, root, files, signature, info, options)
     case_id = _check_journal(report, root, files, info, extracted.bag_name)
     report.case_id = case_id
+    if case_id is not None:  # the chain is intact: its checkpoints can be read (seal/checkpoints.py)
+        from evidence_kit.seal import checkpoints
+
+        checkpoints.add_checks(report, checkpoints.analyse(root / DATA_DIR / JOURNAL_NAME, options.tsa_roots))
     tag_sha = files[SIGNED_FILE].sha256 if SIGNED_FILE in files else None
     if receipt_file is not None:
         _receipt_check(report, receipt_file, actual_size, actual_sha, signer_fpr, case_id, tag_sha, options)
