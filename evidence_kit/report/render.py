@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.report.model import ReportData
+from evidence_kit.report.model import ISO_TIME, ReportData
 from evidence_kit.report.verification import JOURNAL_SCRIPT
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -45,8 +45,8 @@ def environment() -> Any:
 
 def shorttime(value: str) -> str:
     """``2026-11-25T08:57:09.711972Z`` -> ``2026-11-25 08:57:09Z`` (for narrow columns)."""
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?", value or "")
-    return f"{m.group(1)} {m.group(2)}{m.group(3) or ''}" if m else value
+    m = ISO_TIME.fullmatch(value or "")
+    return f"{m.group(1)} {m.group(2)}{m.group(4) or ''}" if m else value
 
 
 def prepare_images(data: ReportData) -> None:

@@ -230,7 +230,7 @@ def _command(f: Facts) -> str:
     if result == "error":
         return f"{head}: the device answered with an error: {f['error']}"
     lines = f["output_lines"]
-    return head + (f": {lines} lines of output" if lines else "")
+    return head + (f": {lines} line{'' if lines == '1' else 's'} of output" if lines else "")
 
 
 def _elevation(f: Facts) -> str:
