@@ -1,7 +1,10 @@
 """The legal-review report of a sealed archive: one self-contained HTML file, or a PDF of it.
 
-``collect`` reads a verified, extracted archive into typed data (``model``); ``render`` draws
-it (Jinja2 templates, autoescaped); ``make`` ties them to ``verify``'s own checks.
+``make`` runs ``verify``'s own checks while extracting the archive; ``collect`` reads the result
+into typed data (``model``) through ``verification``, ``targets``, ``files``, ``screenshots``,
+``sentences`` (journal entries in words) and ``cover`` (did the credentials work?); ``render``
+draws it (Jinja2 templates, autoescaped) as HTML, or as a PDF printed by Chromium. See
+docs/report.md.
 
     from evidence_kit.report import write_report, write_reports
     result = write_report(archive, Path("report.pdf"), identity_files=[identity], trust_key=pub)
