@@ -1,9 +1,8 @@
 """RDP logon to screenshot: evidence-kit's RDP layer against a bare xfreerdp script, same run, same server.
 
-Run (as root: it starts xrdp or freerdp-shadow and creates throw-away users, removed afterwards):
+Run (as root: it starts xrdp and creates throw-away users, removed afterwards):
 
     python benchmarks/bench_rdp.py                          # 10 logons, concurrency 4, xrdp
-    python benchmarks/bench_rdp.py --server shadow          # NLA against freerdp-shadow-cli
     python benchmarks/bench_rdp.py --logons 10 --concurrency 4 --rounds 2
 
 Variants, each over the same N accounts (xrdp: one user per logon, so concurrent logons never
@@ -118,18 +117,13 @@ def main() -> int:
     parser.add_argument("--logons", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1, help="repeat and report the best of each")
-    parser.add_argument("--server", choices=("xrdp", "shadow"), default="xrdp")
     args = parser.parse_args()
 
-    if args.server == "xrdp":
-        from tests.servers.xrdp import XrdpServer
+    from tests.servers.xrdp import XrdpServer
 
-        server = XrdpServer(roles=tuple(f"b{i}" for i in range(args.logons)))
-    else:
-        from tests.servers.rdp_shadow import ShadowServer
-
-        server = ShadowServer()  # type: ignore[assignment]
-    with server as srv:
+    # xrdp, not freerdp-shadow: the bare script's colour wait never matched through the shadow
+    # server at concurrency 4 (not investigated yet), and xrdp starts real per-user sessions.
+    with XrdpServer(roles=tuple(f"b{i}" for i in range(args.logons))) as srv:
         accounts = list(srv.accounts.values())
         chosen = [accounts[i % len(accounts)] for i in range(args.logons)]
         targets = [{"host": srv.host, "port": srv.port, "username": a.username, "password": a.password,
@@ -142,7 +136,7 @@ def main() -> int:
                 got = run_variant(variant, targets, args.concurrency)
                 if variant not in best or got["wall"] < best[variant]["wall"]:
                     best[variant] = got
-    print(f"RDP benchmark: {args.logons} logons, concurrency {args.concurrency}, {args.server}, "
+    print(f"RDP benchmark: {args.logons} logons, concurrency {args.concurrency}, xrdp, "
           f"{WIDTH}x{HEIGHT}, best of {args.rounds} round(s)")
     print(f"{'variant':<12} {'wall s':>7} {'median s':>9} {'max s':>7}  outcomes")
     for variant in ("bare", "ours", "ours-settle"):
