@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -42,8 +43,10 @@ class ArtifactWriter:
     the record made by ``close`` afterwards covers the bytes that did reach the file.
     """
 
-    def __init__(self, case_root: Path, relpath: str, kind: str, media_type: str) -> None:
+    def __init__(self, case_root: Path, relpath: str, kind: str, media_type: str,
+                 on_failure: Callable[[ArtifactWriter, OSError], None] | None = None) -> None:
         self._root = case_root
+        self._on_failure = on_failure  # told of the first refusal at once (the session stops the run)
         self.relpath = relpath
         self.kind = kind
         self.media_type = media_type
@@ -53,16 +56,23 @@ class ArtifactWriter:
         self._sha = hashlib.sha256()
         self._size = 0
         self.problem = ""
+        # The machine's first refusal (disk full...): the cause every later refusal repeats, so
+        # whoever reports the fault reports this one, whatever exception reaches them.
+        self.failure: OSError | None = None
         self.record: ArtifactRecord | None = None
 
     def write(self, data: bytes) -> int:
-        if self.problem:
-            raise OSError(f"{self.relpath}: not written after an earlier failure ({self.problem})")
+        if self.failure is not None:
+            raise OSError(self.failure.errno, f"{self.relpath}: not written after an earlier failure "
+                                              f"({self.problem})")
         try:
             diskio.write_all(self._fd, data)
         except diskio.WriteFailed as exc:
             self._account(data[: exc.written])
             self.problem = exc.strerror or str(exc)
+            self.failure = exc
+            if self._on_failure is not None:
+                self._on_failure(self, exc)
             raise
         self._account(data)
         return len(data)
@@ -86,6 +96,7 @@ class ArtifactWriter:
         except OSError as exc:
             # The bytes may not all be durable: describe the file as the system now has it.
             self.problem = self.problem or f"fsync failed: {exc.strerror or exc}"
+            self.failure = self.failure or exc
             os.close(self._fd)
             digest, size = sha256_file(self.full)
             self.record = self._make(digest, size)

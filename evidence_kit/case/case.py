@@ -18,6 +18,7 @@ is named by its journal with the hash of the bytes it really has.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -115,8 +116,11 @@ class Case:
         return self._fault or (journal_fault if isinstance(journal_fault, MachineError) else None)
 
     def record_fault(self, fault: MachineError) -> None:
-        if self._fault is None:
+        """Remember the machine's first refusal (a journal that refused first keeps its own) and
+        stop the run: no target goes on writing into a full disk."""
+        if self._fault is None and not isinstance(self.journal.fault, MachineError):
             self._fault = fault
+        self.cancellation.cancel(f"stopped ({self.fault.one_line() if self.fault else fault.one_line()})")
 
     @classmethod
     def open_for_capture(
@@ -132,6 +136,7 @@ class Case:
         root = Path(root)
         case_file = root / CASE_FILE
         doing = "opening the case folder"
+        made = not root.exists()  # a folder this call makes is removed again if creation fails
         try:
             if root.exists() and not case_file.exists() and not resume_creation(root) and any(
                     p for p in root.iterdir() if p.name not in LEFTOVERS):
@@ -152,6 +157,9 @@ class Case:
             case.journal.append("run_started", run_facts)
         except BaseException:
             lock.__exit__(None, None, None)
+            if made and not case_file.exists():
+                with contextlib.suppress(OSError):
+                    root.rmdir()  # complete or absent: not even an empty folder stays
             raise
         return case
 

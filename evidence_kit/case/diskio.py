@@ -12,6 +12,7 @@ make the N-th write of a run fail after writing part of its data, as a full disk
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -36,11 +37,14 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
     done = 0
     while done < len(view):
         try:
-            done += os_write(fd, view[done:])
+            wrote = os_write(fd, view[done:])
         except InterruptedError:
             continue
         except OSError as exc:
             raise WriteFailed(exc, done) from exc
+        if wrote <= 0:  # no progress (a device that takes nothing): refuse rather than spin
+            raise WriteFailed(OSError(errno.EIO, "the system accepted none of the data"), done)
+        done += wrote
 
 
 def fsync_path(path: Path, directory: bool = False) -> None:

@@ -15,6 +15,7 @@ closers drivers registered with :meth:`TargetSession.on_cancel`, which end block
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -155,21 +156,24 @@ class TargetSession:
         sink: _RedactingWriter | ArtifactWriter = (
             _RedactingWriter(writer, self.redactor.stream()) if redact and self.redactor else writer
         )
-        failure: OSError | None = None
+        fault: MachineError | OSError | None = None
         try:
             yield sink
-        except OSError as exc:
-            if not writer.problem:
-                raise
-            failure = exc
+        except OSError:
+            if writer.failure is None:
+                raise  # not this artifact's write (a driver's socket...): the driver's business
         finally:
             record = sink.close()
+            if not record.complete:
+                # The writer's first refusal is the cause, whatever exception came through here
+                # (a later write to the refused file, or a driver's own error on the way out).
+                cause = writer.failure or OSError(errno.EIO, record.problem)
+                fault = self._fault(cause, writer.full, f"writing artifact {record.path}")
             if record.complete or self.case.journal.fault is None:
                 incomplete = {} if record.complete else {"complete": False, "problem": record.problem}
                 self._journal_artifact(record, {**meta, **incomplete})
-        if failure is not None or not record.complete:
-            cause = failure or OSError(record.problem)
-            raise self._fault(cause, writer.full, f"writing artifact {record.path}") from cause
+        if fault is not None:
+            raise fault from writer.failure
 
     def _fault(self, exc: OSError, path: Any, doing: str) -> MachineError | OSError:
         """The machine's condition for ``exc``, remembered on the case so the run stops."""
@@ -197,9 +201,15 @@ class TargetSession:
             while (self.case.root / self.folder / candidate).exists():
                 n += 1
                 candidate = f"{base}-{n}{dot}{ext}" if dot else f"{safe}-{n}"
-            writer = ArtifactWriter(self.case.root, f"{self.folder}/{candidate}", kind, media_type)
+            writer = ArtifactWriter(self.case.root, f"{self.folder}/{candidate}", kind, media_type,
+                                    on_failure=self._writer_failed)
             self._artifacts.append(writer.relpath)
             return writer
+
+    def _writer_failed(self, writer: ArtifactWriter, exc: OSError) -> None:
+        """The first refusal of a write is the fault the run reports and stops on, even when the
+        artifact's context (closed last, e.g. the outer of two transcripts) ends after others."""
+        self._fault(exc, writer.full, f"writing artifact {writer.relpath}")
 
     def _journal_artifact(self, record: ArtifactRecord, meta: dict[str, Any]) -> None:
         data = {"kind": record.kind, "media_type": record.media_type, **meta}
