@@ -109,12 +109,17 @@ def seal(case_dir: Path, recipients: tuple[str, ...], ask_passphrase: bool, pass
               help="Prompt for a secret and say whether it is the one tested on TARGET.")
 @click.option("--credential-field", metavar="FIELD", help="With --check-credential: which field (e.g. password).")
 @click.option("--credential-env", metavar="NAME", help="With --check-credential: read the secret from this variable.")
+@click.option("--against-package", type=click.Path(path_type=Path),
+              help="A handover's credential package: is each delivered credential the one tested? (docs/handover.md)")
+@click.option("--transmittal", type=click.Path(path_type=Path),
+              help="A handover's transmittal.json to check, with its acknowledgments (default: one beside ARCHIVE).")
 @consequences(unexpected=NOT_VERIFIED)
 def verify(archive: Path, as_json: bool, check_credential: str | None, credential_field: str | None,
-           credential_env: str | None, **archive_opts: Any) -> Any:
+           credential_env: str | None, against_package: Path | None, transmittal: Path | None,
+           **archive_opts: Any) -> Any:
     """Re-check everything in ARCHIVE. Exit 0 all passed, 1 a check failed, 2 usage or wrong key."""
+    from evidence_kit.handover.check import verify_handover
     from evidence_kit.seal.verify import CredentialQuery
-    from evidence_kit.seal.verify import verify as do_verify
 
     options = verify_options(archive, **archive_opts)
     if check_credential:
@@ -123,7 +128,7 @@ def verify(archive: Path, as_json: bool, check_credential: str | None, credentia
         options.credential = CredentialQuery(check_credential, secret, credential_field)
     elif credential_field or credential_env:
         raise UsageError("--credential-field / --credential-env need --check-credential TARGET")
-    report = do_verify(options)
+    report = verify_handover(options, against_package, transmittal)
     print_verification(report, as_json)
     return report
 
