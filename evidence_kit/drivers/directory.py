@@ -43,6 +43,7 @@ from evidence_kit.drivers.ad_tables import (
 )
 from evidence_kit.drivers.base import Driver, Ending, TargetEnded, TargetJob, end
 from evidence_kit.drivers.ldap_transcript import Transcript
+from evidence_kit.drivers.tls import info_from_socket, judge, verify_chain
 from evidence_kit.profiles.directory import (
     DEFAULT_PORTS,
     TRANSPORTS,
@@ -50,8 +51,6 @@ from evidence_kit.profiles.directory import (
     DirectoryTarget,
     normalise_group,
 )
-from evidence_kit.tlsinfo import info_from_socket
-from evidence_kit.tlstrust import judge, verify_chain
 
 if TYPE_CHECKING:
     from ldap3 import Connection

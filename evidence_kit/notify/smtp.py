@@ -344,3 +344,21 @@ def send_message(
     log.info("sent %s via %s to %d recipient(s) (%d refused): %s", message_id, settings.server,
              len(accepted), len(refused), reply)
     return delivery
+
+
+def check_login(settings: SmtpSettings) -> str | None:
+    """Connect, secure the session and log in, then quit without sending anything.
+
+    For a scheduled run that must learn of a refused login (a rotated password) before it
+    captures, not after: the same one-line :class:`SmtpError` s as :func:`send_message`.
+    Returns the account logged in as (None when the settings have no AUTH).
+    """
+    session = _Session(settings)
+    try:
+        try:
+            session.open()
+            return session.login()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise session.fail(exc) from None
+    finally:
+        session.close()

@@ -1,7 +1,7 @@
 """How a notification channel trusts the server it sends to: system store, a CA file, or a pin.
 
 Mail relays and webhook receivers inside an MSP often carry a private-CA or self-signed
-certificate. The rules follow :mod:`evidence_kit.tlstrust`, applied *during* the handshake so
+certificate. The rules follow :mod:`evidence_kit.drivers.tls`, applied *during* the handshake so
 that nothing (no AUTH, no message, no request) is sent to a server that is not accepted:
 
 1. ``pin_sha256`` set: the leaf certificate's SHA-256 decides alone (match -> accepted,
@@ -18,8 +18,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence_kit.drivers.tls import cert_sha256, colon_form, normalize_fingerprint
 from evidence_kit.notify.errors import NotifyInputError
-from evidence_kit.tlsinfo import cert_sha256, colon_form, normalize_fingerprint
 
 
 @dataclass(frozen=True)

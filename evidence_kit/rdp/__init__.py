@@ -4,7 +4,7 @@ Stand-alone layers (no import from the driver, capture or case code); they retur
 dataclasses, and the ``windows_rdp`` driver wraps them:
 
     probe = negotiate.probe(host, port, request="nla", timeout=10)   # RdpProbe; no credential sent
-    # judge probe.tls with evidence_kit.tlstrust.judge(...) -- pin, system trust, allow_self_signed
+    # judge probe.tls with evidence_kit.drivers.tls.judge(...) -- pin, system trust, allow_self_signed
     req = freerdp.RdpLogonRequest(host, port, username, security=probe.security,
                                   cert_sha256=probe.tls.leaf_sha256, domain=..., record=False)
     result = freerdp.logon(req, password, workdir)                   # RdpLogonResult

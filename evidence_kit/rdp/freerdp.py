@@ -39,10 +39,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evidence_kit.drivers.tls import colon_form, normalize_fingerprint
 from evidence_kit.rdp.display import DisplayError, Frame, PrivateDisplay
 from evidence_kit.rdp.freerdp_log import LOG_ARGS, UNREACHABLE, LogState
 from evidence_kit.rdp.recording import Recorder
-from evidence_kit.tlsinfo import colon_form, normalize_fingerprint
 
 XFREERDP = "xfreerdp"
 OUTCOMES = ("login_ok", "auth_failed", "certificate_mismatch", "unreachable", "timeout", "error")

@@ -4,7 +4,7 @@ An RDP connection starts with an X.224 Connection Request carrying an ``RDP_NEG_
 protocols the client can do: TLS, CredSSP/NLA); the server answers with an ``RDP_NEG_RSP``
 (the one it picked) or an ``RDP_NEG_FAILURE`` (why not), then -- for TLS and NLA -- the TLS
 handshake runs on the same socket. :func:`probe` does exactly that much and closes: the
-certificate is then in hand (recorded, pinned, judged by :mod:`evidence_kit.tlstrust`), and
+certificate is then in hand (recorded, pinned, judged by :mod:`evidence_kit.drivers.tls`), and
 the security mode the server chose is known, while the server has seen no user name and no
 password. The client run (:mod:`evidence_kit.rdp.freerdp`) is then told to accept that very
 certificate and nothing else, so what was judged is what the credential is sent to.
@@ -20,9 +20,8 @@ import struct
 import time
 from dataclasses import dataclass
 
+from evidence_kit.drivers.tls import TlsInfo, info_from_socket, verify_chain
 from evidence_kit.errors import EvidenceKitError
-from evidence_kit.tlsinfo import TlsInfo, info_from_socket
-from evidence_kit.tlstrust import verify_chain
 
 PROTOCOL_RDP = 0x0  # "standard RDP security": no TLS, no server authentication
 PROTOCOL_SSL = 0x1

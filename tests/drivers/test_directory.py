@@ -24,12 +24,12 @@ from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.ad_tables import AD_DATA_CODES, data_code, filetime, sid_to_bytes, sid_to_str, uac_flags
+from evidence_kit.drivers.tls import colon_form
 from evidence_kit.errors import InventoryError
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry, lint
 from evidence_kit.profiles.directory import DirectoryProfile, normalise_group
 from evidence_kit.secrets import SecretResolver
-from evidence_kit.tlsinfo import colon_form
 from tests.helpers import assert_no_secrets, free_port
 from tests.servers.samba_ad import SambaAD
 from tests.servers.sshd import SilentServer

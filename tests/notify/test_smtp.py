@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from evidence_kit.drivers.tls import colon_form
 from evidence_kit.notify.errors import (
     NotifyInputError,
     RecipientPolicyError,
@@ -21,7 +22,6 @@ from evidence_kit.notify.message import Attachment, build_message
 from evidence_kit.notify.smtp import SmtpDelivery, SmtpSettings, send_message
 from evidence_kit.notify.tls import TlsSettings
 from evidence_kit.secrets import Secret
-from evidence_kit.tlsinfo import colon_form
 from tests.helpers import free_port
 from tests.servers.smtp import SmtpServer
 

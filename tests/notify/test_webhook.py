@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from evidence_kit.drivers.tls import colon_form
 from evidence_kit.notify.errors import NotifyInputError, SignatureError, WebhookError
 from evidence_kit.notify.signing import verify
 from evidence_kit.notify.tls import TlsSettings
 from evidence_kit.notify.webhook import RetryPolicy, WebhookSettings, parse_webhook_url, post_json
 from evidence_kit.secrets import Secret
-from evidence_kit.tlsinfo import colon_form
 from tests.servers.webhook import Recorded, Reply, WebhookReceiver, closed_port_url
 
 PAYLOAD = {"event": "credential_stopped_working", "target": "core-router", "was": "login_ok",

@@ -1,7 +1,7 @@
 """The server's certificate, checked three times before a secret can reach the server.
 
 1. :meth:`ServerCertificate.handshake`: our own TLS handshake before the browser opens records
-   the chain and makes the one trust decision every TLS driver makes (evidence_kit/tlstrust.py:
+   the chain and makes the one trust decision every TLS driver makes (evidence_kit/drivers/tls.py:
    pin, system trust or the target's allowance). A refused certificate ends the target with
    nothing loaded or typed.
 2. :meth:`ServerCertificate.after_first_goto`: the certificate the browser itself got (over
@@ -22,9 +22,8 @@ from urllib.parse import urlsplit
 
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.base import end
+from evidence_kit.drivers.tls import TlsInfo, cert_sha256, check_pin, fetch_chain, judge
 from evidence_kit.drivers.web.state import TargetConfig, journal
-from evidence_kit.tlsinfo import TlsInfo, cert_sha256, check_pin, fetch_chain
-from evidence_kit.tlstrust import judge
 
 
 class ServerCertificate:

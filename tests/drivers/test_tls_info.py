@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit.tlsinfo import check_pin, colon_form, fetch_chain, normalize_fingerprint
+from evidence_kit.drivers.tls import check_pin, colon_form, fetch_chain, normalize_fingerprint
 
 
 @pytest.fixture(scope="module")

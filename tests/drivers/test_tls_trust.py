@@ -1,4 +1,4 @@
-"""tlstrust: offline chain verification and the accept/refuse decision, with a CA made here."""
+"""drivers/tls.py trust: offline chain verification and the accept/refuse decision, with a CA made here."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from evidence_kit.tlsinfo import TlsInfo, cert_sha256, colon_form
-from evidence_kit.tlstrust import judge, verify_chain
+from evidence_kit.drivers.tls import TlsInfo, cert_sha256, colon_form, judge, verify_chain
 
 
 def _name(cn: str) -> x509.Name:
