@@ -86,9 +86,19 @@ def resolve_secrets(
     inventory: Inventory, targets: list[TargetBase], resolver: SecretResolver
 ) -> dict[str, dict[str, Secret]]:
     return {
-        t.name: {f: resolver.resolve(ref, f"target '{t.name}' field '{f}'") for f, ref in t.secret_refs().items()}
+        t.name: {**{f: resolver.resolve(ref, f"target '{t.name}' field '{f}'") for f, ref in t.secret_refs().items()},
+                 **_route_secrets(t, resolver)}
         for t in targets
     }
+
+
+def _route_secrets(target: TargetBase, resolver: SecretResolver) -> dict[str, Secret]:
+    """A hop's or proxy's secrets (evidence_kit/route/), filed in the target's session under their
+    own field names; their labels name the hop or proxy, so one shared by many targets is asked once."""
+    route = getattr(target, "route", None)
+    if route is None:
+        return {}
+    return {f: resolver.resolve(ref, label) for f, (ref, label) in route.secret_refs.items()}
 
 
 class _Drivers:

@@ -17,9 +17,11 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evidence_kit.errors import InventoryError, ProfileError
+from evidence_kit.importers.sources import Sources
 from evidence_kit.profiles import ProfileRegistry
 from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.profiles.target import TargetBase, TargetHead, TargetProblem, secret_ref
+from evidence_kit.route.build import RouteBlocks
 from evidence_kit.secrets import KeePassSource, SecretRef
 from evidence_kit.yamlio import LocatedYaml, describe_loc, load_yaml, pydantic_problem
 
@@ -47,11 +49,16 @@ class CaseBlock(_Strict):
     authorization: Path | None = None
     recipients: list[str] = Field(default_factory=list)
     keepass: KeePassConfig | None = None
+    sources: Sources = Field(default_factory=dict)  # files that SCHEME:ID/FIELD references read
 
 
 class InventoryModel(_Strict):
     case: CaseBlock
     targets: list[TargetHead] = Field(min_length=1)
+    # Routes (jump hosts, proxies, shared route settings): validated by route/build.py.
+    hops: dict[str, Any] | None = None
+    proxies: dict[str, Any] | None = None
+    defaults: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> InventoryModel:
@@ -113,6 +120,7 @@ def load_inventory(path: Path, registry: ProfileRegistry) -> Inventory:
     except ValidationError as exc:
         _raise_first(file, doc, [], exc)
 
+    routes = RouteBlocks(file, doc)
     targets: list[TargetBase] = []
     profiles: dict[str, ProfileBase] = {}
     for index, head in enumerate(model.targets):
@@ -126,10 +134,13 @@ def load_inventory(path: Path, registry: ProfileRegistry) -> Inventory:
             profile = registry.get(head.profile).profile
         except ProfileError as exc:
             raise InventoryError(file, f"{where} field 'profile': {exc.one_line()}")
+        raw = doc.data["targets"][index]
+        entry, _ = routes.merge_defaults(raw, profile.target_model, index)
         try:
-            target = profile.target_model.model_validate(doc.data["targets"][index])
+            target = profile.target_model.model_validate(entry)
         except ValidationError as exc:
             _raise_first(file, doc, ["targets", index], exc)
+        target = routes.attach(target, set(raw), index)
         try:
             profile.check_target(target)
         except TargetProblem as problem:

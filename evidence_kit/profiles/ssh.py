@@ -12,13 +12,13 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from evidence_kit.profiles.base import Model, ProfileBase, Regex
-from evidence_kit.profiles.target import SecretField, TargetBase, TargetProblem
+from evidence_kit.profiles.target import RoutedTarget, SecretField, TargetBase, TargetProblem
 
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
 
 
-class SshTarget(TargetBase):
-    """An inventory target captured over SSH."""
+class SshTarget(RoutedTarget):
+    """An inventory target captured over SSH (or, when asked in so many words, telnet)."""
 
     enable_secret: SecretField = None
     key_file: Path | None = None
@@ -26,6 +26,11 @@ class SshTarget(TargetBase):
     host_key: str | None = Field(None, description="Pinned SSH host key fingerprint, SHA256:...")
     known_hosts: Path | None = None
     legacy: bool = Field(False, description="Allow the profile's legacy algorithms (old devices).")
+    key: Literal["agent"] | None = Field(None, description="'agent': sign with a key from SSH_AUTH_SOCK.")
+    ssh_config: Path | bool | None = Field(
+        None, description="OpenSSH client config for Host aliases (true: ~/.ssh/config).")
+    transport: Literal["ssh", "telnet"] = "ssh"
+    insecure_telnet: bool = Field(False, description="Required for transport: telnet (no encryption).")
 
     @field_validator("host_key")
     @classmethod
@@ -33,6 +38,18 @@ class SshTarget(TargetBase):
         if value is not None and not FINGERPRINT.match(value):
             raise ValueError("must be an OpenSSH SHA-256 fingerprint (SHA256: followed by 43 base64 characters)")
         return value
+
+
+def check_telnet(target: SshTarget) -> None:
+    """Telnet only when asked in so many words, and only with what telnet can use."""
+    if not target.insecure_telnet:
+        raise TargetProblem("insecure_telnet", "transport: telnet sends the user name and password in clear; "
+                            "set insecure_telnet: true on the target to allow it")
+    if target.password is None:
+        raise TargetProblem("password", "a telnet target needs a password")
+    for name in ("key_file", "key", "host_key", "ssh_config"):
+        if getattr(target, name):
+            raise TargetProblem(name, "means nothing over telnet (no keys, no host key)")
 
 
 class Interaction(Model):
@@ -126,8 +143,10 @@ class SshProfile(ProfileBase):
         for required in ("host", "username"):
             if getattr(target, required) is None:
                 raise TargetProblem(required, f"is required for ssh profile '{self.name}'")
-        if target.password is None and target.key_file is None:
-            raise TargetProblem("password", "an SSH target needs password or key_file")
+        if target.transport == "telnet":
+            check_telnet(target)
+        elif target.password is None and target.key_file is None and target.key is None:
+            raise TargetProblem("password", "an SSH target needs password, key_file or key: agent")
 
     def mode(self, name: str) -> Mode:
         return next(m for m in self.modes if m.name == name)

@@ -16,7 +16,7 @@ import re
 import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from evidence_kit.secrets import SecretRef, parse_secret_ref
 
@@ -139,6 +139,26 @@ class TargetBase(Strict):
         if self.host:
             return f"{self.host}:{self.port}" if self.port else self.host
         return ""
+
+
+class RoutedTarget(TargetBase):
+    """A target its driver can reach through jump hosts and proxies (evidence_kit/route/).
+
+    ``via`` and ``proxy`` name entries of the inventory's ``hops:`` / ``proxies:`` blocks (or give
+    them inline); the inventory resolves them, with ``defaults:`` and any ``ssh_config``, into
+    the :class:`~evidence_kit.route.model.Route` that :attr:`route` returns.
+    """
+
+    via: str | list[str | dict[str, Any]] | dict[str, Any] | None = Field(
+        None, description="Jump host(s): a hop name, a list (first hop first), or an inline hop.")
+    proxy: str | dict[str, Any] | None = Field(
+        None, description="A proxy name, a socks5:// or http:// URL, or an inline proxy.")
+    _route: Any = PrivateAttr(None)
+
+    @property
+    def route(self) -> Any:
+        """The resolved route (``route.model.Route``; None until the inventory resolved it)."""
+        return self._route
 
 
 def _annotated_secret(annotation: Any) -> bool:
