@@ -3,20 +3,42 @@
 References are parsed when the inventory loads and resolved lazily, once each: a run that
 only touches one target never prompts for another's password. Values live in :class:`Secret`,
 whose ``repr``/``str`` name the reference and never the value.
+
+More schemes come from plug-in modules (:data:`SCHEME_PLUGINS`), imported the first time a
+reference names a scheme that is not built in: ``evidence_kit/importers/resolve.py`` serves
+the documentation-tool sources (``bitwarden:ID/FIELD``, ``itglue:ID/FIELD``...) from the files
+an inventory's ``case.sources`` names.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from evidence_kit.errors import SecretError
 
 SCHEMES = ("env", "prompt", "file", "keepass")
+# Modules serving more schemes. Each has ``SCHEMES`` (names), ``check(scheme, arg)`` (what is
+# wrong with a reference's argument, or None) and ``Server(sources, base_dir, environ, resolve)``
+# whose ``fetch(ref, label)`` returns the value.
+SCHEME_PLUGINS = ("evidence_kit.importers.resolve",)
+
+
+@functools.cache
+def plugin_schemes() -> dict[str, ModuleType]:
+    """scheme -> the plug-in module serving it."""
+    found: dict[str, ModuleType] = {}
+    for name in SCHEME_PLUGINS:
+        module = importlib.import_module(name)
+        found.update({scheme: module for scheme in module.SCHEMES})
+    return found
 
 
 class Secret:
@@ -77,9 +99,16 @@ def parse_secret_ref(value: object) -> SecretRef:
         if scheme == "keepass" and "/" not in arg.strip("/"):
             raise ValueError("keepass reference must be keepass:GROUP/TITLE")
         return SecretRef(scheme, arg)
+    plugin = plugin_schemes().get(scheme) if sep and scheme.isidentifier() and scheme.islower() else None
+    if plugin is not None:
+        problem = plugin.check(scheme, arg)
+        if problem:
+            raise ValueError(problem)
+        return SecretRef(scheme, arg)
     if sep and scheme.isidentifier() and scheme.islower() and len(scheme) <= 10:
         raise ValueError(
-            f"unknown secret scheme '{scheme}:' (use env:NAME, prompt, file:PATH or keepass:GROUP/TITLE)"
+            f"unknown secret scheme '{scheme}:' (use env:NAME, prompt, file:PATH, keepass:GROUP/TITLE "
+            "or a source reference such as bitwarden:ID/password)"
         )
     raise ValueError(
         "looks like a literal secret; the inventory only takes references "
@@ -106,6 +135,7 @@ class SecretResolver:
         keepass: KeePassSource | None = None,
         base_dir: Path | None = None,
         environ: dict[str, str] | None = None,
+        sources: Mapping[str, Any] | None = None,
     ) -> None:
         self._prompt = prompt
         self._keepass = keepass
@@ -116,6 +146,9 @@ class SecretResolver:
         self._prompted: dict[tuple[SecretRef, str], Secret] = {}
         self._lock = threading.RLock()
         self._kp_db: Any = None
+        # case.sources of the inventory (scheme -> source), read by the plug-in schemes' servers
+        self._sources = dict(sources or {})
+        self._servers: dict[str, Any] = {}
 
     def resolve(self, ref: SecretRef, label: str) -> Secret:
         """Resolve ``ref``; ``label`` says whose secret it is in prompts and errors."""
@@ -158,6 +191,11 @@ class SecretResolver:
             return self._prompt(f"{label}: ")
         if ref.scheme == "keepass":
             return self._from_keepass(ref, label)
+        plugin = plugin_schemes().get(ref.scheme)
+        if plugin is not None:
+            if plugin.__name__ not in self._servers:
+                self._servers[plugin.__name__] = plugin.Server(self._sources, self._base, self._env, self.resolve)
+            return str(self._servers[plugin.__name__].fetch(ref, label))
         raise SecretError(f"{label}: unknown secret scheme {ref.scheme!r}")
 
     def _from_keepass(self, ref: SecretRef, label: str) -> str:

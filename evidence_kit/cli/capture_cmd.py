@@ -52,7 +52,7 @@ def _prepare(inventory: Path, case_dir: Path | None, only: tuple[str, ...], conc
     inv = load_inventory(inventory, ProfileRegistry(list(profile_dirs)))
     terminal = has_terminal()
     resolver = SecretResolver(prompt=typed_secret if terminal else None, keepass=inv.keepass_source(),
-                              base_dir=inventory.parent)
+                              base_dir=inventory.parent, sources=inv.case.sources)
     options = RunOptions(concurrency=concurrency, headed=headed,
                          browser_path=str(browser_path) if browser_path else None,
                          pause=_pause if terminal else None)

@@ -13,6 +13,7 @@ FAMILIES = {
     "evidence_kit.cli.keys_cmd": ("keys",),
     "evidence_kit.cli.seal_cmd": ("seal", "verify", "extract"),
     "evidence_kit.cli.report_cmd": ("report",),
+    "evidence_kit.cli.import_cmd": ("import",),
 }
 
 
