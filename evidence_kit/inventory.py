@@ -59,6 +59,8 @@ class InventoryModel(_Strict):
     hops: dict[str, Any] | None = None
     proxies: dict[str, Any] | None = None
     defaults: dict[str, Any] | None = None
+    # Alert channels for scheduled runs: validated by schedule/alerts_config.py (with line numbers).
+    alerts: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> InventoryModel:

@@ -72,6 +72,9 @@ class SealOptions:
     scrypt_log_n: int = DEFAULT_SCRYPT_LOG_N
     ignore_case_recipients: bool = False
     tsa_timeout: float = 30.0
+    # A scheduled run's link to the run before it (evidence_kit/schedule/chain.py): signed and
+    # time-stamped in the receipt as "chain"; None for a seal outside a history.
+    chain: dict[str, Any] | None = None
 
 
 @dataclass
@@ -254,6 +257,8 @@ def _receipt(options: SealOptions, the_plan: _Plan, output: Path, out: HashingWr
         "encryption": {"passphrase": options.passphrase is not None, "recipients": recipient_texts},
         "tool": {"name": "evidence-kit", "version": __version__},
     }
+    if options.chain is not None:
+        body["chain"] = options.chain
     receipt_sig = receipt.signature_of(body, signing_key)
     receipt_stamps = []
     for url in options.tsa_urls:
