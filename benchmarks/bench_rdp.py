@@ -7,7 +7,7 @@ Run (as root: it starts xrdp and creates throw-away users, removed afterwards):
 
 Variants, each over the same N accounts (xrdp: one user per logon, so concurrent logons never
 share a session; a first unmeasured pass starts their sessions, so every variant reconnects):
-  ours         evidence_kit.rdp: negotiate probe (certificate + security mode), private Xvfb with
+  ours         evidence_kit.drivers.rdp: negotiate probe (certificate + security mode), private Xvfb with
                a cookie, xfreerdp with the password on stdin and the probed certificate pinned,
                log and frames watched until the desktop is painted and stable for ``settle``
                (default 2 s) and the logon confirmed, PNG screenshot, clean disconnect;
@@ -37,8 +37,8 @@ WIDTH, HEIGHT = 1024, 768
 
 
 def ours(target: dict, settle: float) -> tuple[str, float]:
-    from evidence_kit.rdp.freerdp import RdpLogonRequest, logon
-    from evidence_kit.rdp.negotiate import probe
+    from evidence_kit.drivers.rdp.freerdp import RdpLogonRequest, logon
+    from evidence_kit.drivers.rdp.negotiate import probe
 
     t0 = time.monotonic()
     seen = probe(target["host"], target["port"], timeout=10)

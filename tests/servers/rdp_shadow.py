@@ -2,7 +2,7 @@
 
 The one RDP server available on Debian that does NLA (CredSSP with NTLM), as Windows does by
 default. ``ShadowServer`` (context manager; benchmarks use it too) starts an authenticated Xvfb
-(:class:`evidence_kit.rdp.display.PrivateDisplay`), paints it -- a full-screen xterm in a known
+(:class:`evidence_kit.drivers.rdp.display.PrivateDisplay`), paints it -- a full-screen xterm in a known
 colour showing a known text -- and shares it with
 ``freerdp-shadow-cli /bind-address:127.0.0.1 /port:P /sec:nla /sam-file:SAM +auth``.
 
@@ -31,7 +31,7 @@ from types import MappingProxyType
 
 import pytest
 
-from evidence_kit.rdp.display import PrivateDisplay
+from evidence_kit.drivers.rdp.display import PrivateDisplay
 from tests.helpers import free_port, random_password
 from tests.servers.rdp_common import RdpAccount, cert_sha256_of_pem, secrets_of
 from tests.servers.sshd import SilentServer

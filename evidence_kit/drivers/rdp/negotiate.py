@@ -6,7 +6,7 @@ protocols the client can do: TLS, CredSSP/NLA); the server answers with an ``RDP
 handshake runs on the same socket. :func:`probe` does exactly that much and closes: the
 certificate is then in hand (recorded, pinned, judged by :mod:`evidence_kit.drivers.tls`), and
 the security mode the server chose is known, while the server has seen no user name and no
-password. The client run (:mod:`evidence_kit.rdp.freerdp`) is then told to accept that very
+password. The client run (:mod:`evidence_kit.drivers.rdp.freerdp`) is then told to accept that very
 certificate and nothing else, so what was judged is what the credential is sent to.
 
 Wire format: [MS-RDPBCGR] 2.2.1.1 (request) and 2.2.1.2 (response); TPKT is RFC 1006.

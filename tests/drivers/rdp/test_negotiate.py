@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from evidence_kit.rdp.negotiate import (
+from evidence_kit.drivers.rdp.negotiate import (
     PROTOCOL_HYBRID,
     PROTOCOL_SSL,
     RdpProbeError,

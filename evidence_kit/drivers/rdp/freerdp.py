@@ -10,7 +10,7 @@ How the run is kept honest and secret-free:
 
 - the password reaches xfreerdp on its standard input only (``/from-stdin:force``), never on
   the command line or in the environment; the environment is built from scratch;
-- the certificate was fetched and judged before (:func:`evidence_kit.rdp.negotiate.probe`);
+- the certificate was fetched and judged before (:func:`evidence_kit.drivers.rdp.negotiate.probe`);
   xfreerdp is told to accept exactly that certificate (``/cert:deny,fingerprint:sha256:...``)
   with an empty CA store, so a different certificate aborts the TLS handshake before any
   credential is sent, and nothing is written to a known_hosts file outside the work folder;
@@ -25,7 +25,7 @@ seconds, not blank) *and* the logon is confirmed -- by NLA having accepted the c
 before the session started, or, without NLA, by the server's own signs that a user session
 runs (logon notification, the session's clipboard or device-redirection channel). A server
 that keeps its own logon screen up (xrdp shows "login failed" and does not disconnect) is
-``auth_failed``. See :mod:`evidence_kit.rdp.freerdp_log` for what is read from the log.
+``auth_failed``. See :mod:`evidence_kit.drivers.rdp.freerdp_log` for what is read from the log.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evidence_kit.drivers.rdp.display import DisplayError, Frame, PrivateDisplay
+from evidence_kit.drivers.rdp.freerdp_log import LOG_ARGS, UNREACHABLE, LogState
+from evidence_kit.drivers.rdp.recording import Recorder
 from evidence_kit.drivers.tls import colon_form, normalize_fingerprint
-from evidence_kit.rdp.display import DisplayError, Frame, PrivateDisplay
-from evidence_kit.rdp.freerdp_log import LOG_ARGS, UNREACHABLE, LogState
-from evidence_kit.rdp.recording import Recorder
 
 XFREERDP = "xfreerdp"
 OUTCOMES = ("login_ok", "auth_failed", "certificate_mismatch", "unreachable", "timeout", "error")

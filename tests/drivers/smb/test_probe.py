@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from evidence_kit.smb.probe import ntlm_negotiate, parse_challenge, prove
+from evidence_kit.drivers.smb.probe import ntlm_negotiate, parse_challenge, prove
 from tests.helpers import assert_no_secrets
 
 SHARES = ("IPC$", "ADMIN$", "C$", "users")

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from evidence_kit.rdp.display import Frame
+from evidence_kit.drivers.rdp.display import Frame
 
 FFMPEG = "ffmpeg"
 

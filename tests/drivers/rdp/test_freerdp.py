@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit.rdp.freerdp import RdpLogonRequest, RdpLogonResult, command, logon
-from evidence_kit.rdp.negotiate import probe
+from evidence_kit.drivers.rdp.freerdp import RdpLogonRequest, RdpLogonResult, command, logon
+from evidence_kit.drivers.rdp.negotiate import probe
 from tests.helpers import assert_no_secrets
 
 WIDTH, HEIGHT = 1024, 768

@@ -1,1 +1,0 @@
-"""SMB admin-share proof (profile windows_smb): see :mod:`evidence_kit.smb.probe`."""
