@@ -60,20 +60,42 @@ def _prepare(inventory: Path, case_dir: Path | None, only: tuple[str, ...], conc
     return _Prepared(inv, case_dir or default_case_dir(inv), resolver, options, list(only))
 
 
+_checkpoint_options = apply([
+    click.option("--checkpoint-timeout", type=click.FloatRange(0.5, 300), default=10.0, show_default=True,
+                 help="Seconds a TSA may take for one capture checkpoint."),
+    click.option("--junit", "junit_path", type=click.Path(path_type=Path),
+                 help="Also write the run as a JUnit XML report (one testcase per target)."),
+])
+
+
 @click.command()
 @_capture_options
-def capture(**kwargs: Any) -> Any:
+@click.option("--tsa", "tsa_urls", multiple=True, metavar="URL",
+              help="Time-stamp the journal at this RFC 3161 TSA as each target ends (repeatable).")
+@click.option("--tsa-ca", "tsa_cas", multiple=True, type=click.Path(path_type=Path), help="Trusted TSA root(s).")
+@_checkpoint_options
+def capture(tsa_urls: tuple[str, ...], tsa_cas: tuple[Path, ...], checkpoint_timeout: float,
+            junit_path: Path | None, **kwargs: Any) -> Any:
     """Log into every target of INVENTORY and record the evidence in a case folder.
 
     Exit 0 when every target ended login_ok, 1 when any did not, 2 for bad input.
     """
     from evidence_kit.capture import Progress, capture
+    from evidence_kit.case.checkpoints import Checkpointer, CheckpointSettings
     from evidence_kit.cli.ui import CaptureProgress, print_json, print_summary
+    from evidence_kit.schedule import junit
+    from evidence_kit.seal.timestamp import load_roots
 
+    roots = load_roots(list(tsa_cas))
+    if junit_path is not None:
+        junit.check_destination(junit_path)
     p = _prepare(**kwargs)
+    checkpoints = Checkpointer(CheckpointSettings(list(tsa_urls), roots, checkpoint_timeout)) if tsa_urls else None
     with CaptureProgress(len(p.inventory.select(p.only)), quiet=kwargs["as_json"]) as bar:
         report = capture(p.inventory, p.case_root, p.resolver, p.options, p.only,
-                         Progress(started=bar.started, finished=bar.finished))
+                         Progress(started=bar.started, finished=bar.finished), checkpoints=checkpoints)
+    if junit_path is not None:
+        junit.write(junit_path, junit.build(report))
     if kwargs["as_json"]:
         print_json(report.as_dict())
     else:
@@ -90,18 +112,30 @@ def capture(**kwargs: Any) -> Any:
 @click.option("--tsa", "tsa_urls", multiple=True, metavar="URL", help="RFC 3161 time-stamp authority (repeatable).")
 @click.option("--tsa-ca", "tsa_cas", multiple=True, type=click.Path(path_type=Path), help="Trusted TSA root(s).")
 @click.option("--archive-dir", type=click.Path(path_type=Path), default=Path("archives"), show_default=True,
-              help="Where the sealed archive and its receipt are written.")
+              help="Where the sealed archive and its receipt are written (one folder per case: the history).")
+@click.option("--alerts", "alerts_path", type=click.Path(path_type=Path),
+              help="Alert settings file (replaces the inventory's alerts: block).")
+@click.option("--no-alerts", is_flag=True, help="Send no alert, whatever the inventory says.")
+@click.option("--no-checkpoints", is_flag=True,
+              help="Do not time-stamp the journal as targets end (the seal is still time-stamped).")
+@_checkpoint_options
 def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None, tsa_urls: tuple[str, ...],
-        tsa_cas: tuple[Path, ...], archive_dir: Path, **kwargs: Any) -> Any:
+        tsa_cas: tuple[Path, ...], archive_dir: Path, alerts_path: Path | None, no_alerts: bool,
+        no_checkpoints: bool, checkpoint_timeout: float, junit_path: Path | None, **kwargs: Any) -> Any:
     """Capture INVENTORY, then seal the case: one command for cron, systemd timers and CI.
 
-    Prints which credentials changed outcome since the last run. Exit 0 when every target
-    ended login_ok, 1 when any did not, 2 for bad input.
+    Prints which credentials changed outcome since the last run and alerts the channels of the
+    inventory's alerts: block (or --alerts FILE) on change. Each --tsa also time-stamps the
+    journal as each target ends. Exit 0 when every target ended login_ok, 1 when any did not,
+    2 for bad input.
     """
     from evidence_kit.capture import Progress
+    from evidence_kit.case.checkpoints import CheckpointSettings
+    from evidence_kit.cli.run_support import prepare_alerts, print_run_extras
     from evidence_kit.cli.ui import CaptureProgress, print_json, print_summary
     from evidence_kit.errors import UsageError
     from evidence_kit.pipeline import capture_and_seal
+    from evidence_kit.schedule import junit
     from evidence_kit.seal.keys import load_signing_key
     from evidence_kit.seal.timestamp import load_roots
 
@@ -111,17 +145,26 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
     p = _prepare(**kwargs)
     if passphrase is None and not (recipients or p.inventory.case.recipients):
         raise UsageError("no recipient: list the client in the inventory's case.recipients, or give --recipient")
+    if junit_path is not None:
+        junit.check_destination(junit_path)
+    channels, warnings = prepare_alerts(p, alerts_path, no_alerts)
+    checkpoints = None if no_checkpoints else CheckpointSettings(list(tsa_urls), roots, checkpoint_timeout)
     with CaptureProgress(len(p.inventory.select(p.only)), quiet=kwargs["as_json"]) as bar:
         result = capture_and_seal(
             p.inventory, p.case_root, p.resolver, archive_dir, sign_key, list(recipients), passphrase,
             list(tsa_urls), roots, p.options, p.only, Progress(started=bar.started, finished=bar.finished),
+            checkpoints=checkpoints, alerts=channels,
         )
+    result.warnings[:0] = warnings
+    if junit_path is not None:
+        junit.write(junit_path, junit.build(result.capture, result.seal))
     if kwargs["as_json"]:
         print_json(result.as_dict())
     else:
         print_summary(result.capture)
         click.echo(f"sealed: {result.seal.archive} (sha256 {result.seal.sha256})")
         click.echo(f"receipt: {result.seal.receipt}")
+    print_run_extras(result, quiet=kwargs["as_json"])
     return result
 
 

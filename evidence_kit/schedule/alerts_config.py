@@ -230,7 +230,9 @@ def resolve(loaded: LoadedAlerts, resolver: SecretResolver) -> AlertChannels:
     if config.email is not None:
         block = config.email
         smtp = block.smtp
-        password = resolver.resolve(smtp.password, "alerts field 'email.smtp.password'") if smtp.password else None
+        password = None
+        if smtp.password is not None:
+            password = resolver.resolve(smtp.password, f"{file}: field 'alerts.email.smtp.password'")
         settings = SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security, username=smtp.username,
                                 password=password, tls=smtp.tls(loaded.base_dir), timeout=smtp.timeout,
                                 helo_name=smtp.helo_name)
@@ -240,10 +242,20 @@ def resolve(loaded: LoadedAlerts, resolver: SecretResolver) -> AlertChannels:
         hook = config.webhook
         url_text = hook.url
         if "://" not in url_text:
-            url_text = resolver.resolve(parse_secret_ref(url_text), "alerts field 'webhook.url'").reveal()
-        url: WebhookUrl = parse_webhook_url(url_text, file=file, where="alerts field 'webhook.url'")
-        secret = resolver.resolve(hook.secret, "alerts field 'webhook.secret'")
+            url_text = resolver.resolve(parse_secret_ref(url_text), f"{file}: field 'alerts.webhook.url'").reveal()
+        url: WebhookUrl = parse_webhook_url(url_text, file=file, where="field 'alerts.webhook.url'")
+        secret = resolver.resolve(hook.secret, f"{file}: field 'alerts.webhook.secret'")
         webhook = WebhookChannel(WebhookSettings(
             url=url, secret=secret, tls=hook.tls(loaded.base_dir), timeout=hook.timeout,
             retry=RetryPolicy(max_attempts=hook.retry.max_attempts, total_time=hook.retry.total_time)))
     return AlertChannels(email, webhook, file)
+
+
+def load_channels(inventory_path: Path, alerts_path: Path | None, resolver: SecretResolver,
+                  file_resolver: SecretResolver | None = None) -> AlertChannels | None:
+    """The run's channels: ``--alerts FILE`` if given (``file_resolver`` resolves its references,
+    relative to that file), else the inventory's block; None when neither names any."""
+    loaded = alerts_file(alerts_path) if alerts_path is not None else alerts_of_inventory(inventory_path)
+    if loaded is None:
+        return None
+    return resolve(loaded, file_resolver if alerts_path is not None and file_resolver is not None else resolver)
