@@ -149,7 +149,7 @@ class Case:
             raise diskio.as_machine_error(exc, root, doing, "choose a folder you can write to") from exc
         try:
             if case_file.exists():
-                info, journal = _reopen(root)
+                info, journal = _reopen_or_refuse(root)
             else:
                 info, journal = create_case(root, details, run_facts, case_id or new_case_id(details.client),
                                             CASE_FORMAT)
@@ -179,6 +179,21 @@ class Case:
                 if self._lock is not None:
                     self._lock.__exit__(None, None, None)
                     self._lock = None
+
+
+def _reopen_or_refuse(root: Path) -> tuple[dict[str, Any], Journal]:
+    """:func:`_reopen`, with the machine's refusals (a full disk, a read-only folder, a journal
+    the user may not write) in their own words: the path, and that the case is as it was."""
+    try:
+        return _reopen(root)
+    except OSError as exc:
+        path = exc.filename or root
+        way_out = ("fix that (free space, make it writable), then run capture again: the case continues from its "
+                   "last complete entry")
+        err = diskio.as_machine_error(exc, path, "reopening the case", way_out)
+        if isinstance(err, MachineError):
+            raise err from exc
+        raise CaseError(f"{path}: {exc.strerror or exc} while reopening the case; {way_out}") from exc
 
 
 def _reopen(root: Path) -> tuple[dict[str, Any], Journal]:
@@ -247,8 +262,7 @@ def _set_aside_torn_tail(journal_path: Path, torn_bytes: int, entries: int) -> d
         fh.seek(-torn_bytes, os.SEEK_END)
         tail = fh.read()
         aside = journal_path.with_name(f"journal.torn-after-{entries}-{int(time.time())}.bin")
-        aside.write_bytes(tail)
-        diskio.fsync_path(aside)
+        diskio.write_file(aside, tail)  # whole and fsync'd, or not there at all
         fh.truncate(fh.seek(-torn_bytes, os.SEEK_END))
         fh.flush()
         os.fsync(fh.fileno())
@@ -266,10 +280,12 @@ def _unjournaled_artifacts(root: Path, journal_path: Path) -> list[dict[str, Any
     """Artifact files on disk that no journal entry names, with their hashes."""
     named = {str(e["artifact"]["path"]) for e in read_entries(journal_path) if e.get("artifact")}
     folder = root / ARTIFACTS_DIR
-    if not folder.is_dir():
-        return []
+    # A torn tail set aside by a reopen that the machine then stopped before it could journal it.
+    found = sorted(root.glob("journal.torn-after-*.bin"))
+    if folder.is_dir():
+        found += sorted(p for p in folder.rglob("*") if p.is_file())
     out = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in found:
         rel = path.relative_to(root).as_posix()
         if rel not in named:
             digest, size = sha256_file(path)

@@ -149,6 +149,8 @@ class TargetSession:
         the machine refuses ends the artifact as it stands on disk (journaled, marked
         incomplete) and raises the machine's condition.
         """
+        if self.case.fault is not None:
+            raise self.case.fault  # the run is stopping on the machine's refusal: no new file into it
         try:
             writer = self._new_writer(name, kind, media_type)
         except OSError as exc:

@@ -1,15 +1,18 @@
 """Fixtures of the fault suite: signing and age keys for the two-state checks, the in-process demo
-SSH device, and an inventory builder for it."""
+SSH device and an inventory builder for it, a real sshd of the suite's own, a 1 MB-output profile."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from evidence_kit.demo.ssh_device import DemoDevice
 from tests.seal.helpers import Keyset, make_keyset
+from tests.servers.sshd import SSHD, SshdServer, SshdTargets
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +44,29 @@ def demo_inventory(folder: Path, device: DemoDevice, names: tuple[str, ...] = ("
 
 def demo_env(device: DemoDevice) -> dict[str, str]:
     return {"EKT_PW": device.password, "EKT_EN": device.enable_secret}
+
+
+@pytest.fixture(scope="session")
+def fault_sshd() -> Iterator[SshdTargets]:
+    """A real OpenSSH sshd of this suite's own (not the shared session fixture): a bash user, and one
+    whose pre-auth banner is 250 KB."""
+    if os.geteuid() != 0 or not Path(SSHD).exists():
+        pytest.skip("needs root and OpenSSH sshd (apt-get install openssh-server)")
+    with SshdServer(roles=("linux", "banner_huge")) as targets:
+        yield targets
+
+
+MEGABYTE_COMMAND = ("yes 'evidence-kit fault suite: identity output, one line of 64 bytes....' | head -c 1048576; "
+                    "echo")
+
+
+@pytest.fixture(scope="session")
+def megabyte_profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A profile folder with ``linux_megabyte``: the linux profile whose identity output is 1 MB."""
+    from evidence_kit.profiles.builtin import __file__ as builtin
+
+    folder = tmp_path_factory.mktemp("profiles")
+    data = yaml.safe_load((Path(builtin).parent / "linux.yaml").read_text())
+    data.update(name="linux_megabyte", identity_commands=["id", MEGABYTE_COMMAND])
+    (folder / "linux_megabyte.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder

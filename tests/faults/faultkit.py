@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 
-from evidence_kit.case import diskio
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from tests.seal.faults import needs_root, one_line, tmpfs
 from tests.seal.helpers import Keyset, run_cli
@@ -82,6 +81,8 @@ class DiskFull:
 
     @contextmanager
     def installed(self) -> Iterator[DiskFull]:
+        from evidence_kit.case import diskio
+
         saved = diskio.os_write
         diskio.os_write = self
         try:
