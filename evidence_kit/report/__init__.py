@@ -1,7 +1,7 @@
 """The legal-review report of a sealed archive: one self-contained HTML file, or a PDF of it.
 
 ``make`` runs ``verify``'s own checks while extracting the archive; ``collect`` reads the result
-into typed data (``model``) through ``verification``, ``targets``, ``files``, ``screenshots``,
+into typed data (``model``) through ``verification``, ``targets``, ``files``, ``screenshot_views``,
 ``sentences`` (journal entries in words) and ``cover`` (did the credentials work?); ``render``
 draws it (Jinja2 templates, autoescaped) as HTML, or as a PDF printed by Chromium. See
 docs/report.md.

@@ -6,7 +6,7 @@ Only files that the verification read and hashed are opened; when verification c
 the content safely, the report carries the verification table and nothing else.
 
 Who reads what: :mod:`verification` the checks, times, signer and bag; :mod:`targets` the
-journal; :mod:`files` the transcripts, certificates and authorization; :mod:`screenshots` the
+journal; :mod:`files` the transcripts, certificates and authorization; :mod:`screenshot_views` the
 screenshots. This module puts the case facts and tool versions beside them.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from evidence_kit import __version__
 from evidence_kit.case.journal import JOURNAL_NAME
-from evidence_kit.report import files, screenshots, verification
+from evidence_kit.report import files, screenshot_views, verification
 from evidence_kit.report.cover import credentials_answer
 from evidence_kit.report.model import ReportData, VersionRow
 from evidence_kit.report.targets import read_journal
@@ -86,8 +86,8 @@ def _fill(data: ReportData, checked: Verification, root: Path, receipt: Path | N
     data.journal = reading.rows
     for run, facts in reading.run_facts:
         _run_versions(data, facts, run)
-    screenshots.pair(payload, reading.stamped, reading.originals, reading.targets, compact)
-    screenshots.thumbnails([v for v in reading.targets.values()
+    screenshot_views.pair(payload, reading.stamped, reading.originals, reading.targets, compact)
+    screenshot_views.thumbnails([v for v in reading.targets.values()
                             if v.screenshots and v.screenshots[-1].image.media_type])
     data.targets = list(reading.targets.values())
     data.runs = len(reading.runs - {0})

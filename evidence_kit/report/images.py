@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evidence_kit.errors import EvidenceKitError
+
 THUMB_WIDTH = 240
 PREVIEW_WIDTH = 900
 MAX_PIXELS = 60_000_000  # refuse decompression bombs before decoding
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
-class ImageProblem(Exception):
+class ImageProblem(EvidenceKitError):
     """An image that cannot be drawn (broken, too large). Caught where it is drawn, so the page
     names the problem instead of the report failing; never leaves this package."""
 

@@ -36,7 +36,7 @@ class TrustedTime:
 
 
 @dataclass
-class Screenshot:
+class ScreenshotView:
     seq: int | None
     label: str
     url: str
@@ -174,7 +174,7 @@ class TargetView:
     identity: list[tuple[str, str]] = field(default_factory=list)
     identity_short: str = ""
     timeline: list[TimelineRow] = field(default_factory=list)
-    screenshots: list[Screenshot] = field(default_factory=list)
+    screenshots: list[ScreenshotView] = field(default_factory=list)
     transcripts: list[TranscriptView] = field(default_factory=list)
     certificates: list[CertificateView] = field(default_factory=list)
     commitments: list[CommitmentRow] = field(default_factory=list)

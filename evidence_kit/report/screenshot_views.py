@@ -13,7 +13,7 @@ from typing import Any
 
 from evidence_kit.report import images
 from evidence_kit.report.images import ImageRef
-from evidence_kit.report.model import ArtifactRow, Screenshot, TargetView
+from evidence_kit.report.model import ArtifactRow, ScreenshotView, TargetView
 from evidence_kit.report.terminal import visible
 
 Stamped = tuple[TargetView, dict[str, Any], ArtifactRow]  # (owner, the entry's data, the stamped copy)
@@ -48,7 +48,7 @@ def pair(payload: Path, stamped: list[Stamped], originals: Originals, targets: d
         if orig is not None:
             used.add(orig[0].path)
         odata = orig[1] if orig else {}
-        view.screenshots.append(Screenshot(
+        view.screenshots.append(ScreenshotView(
             seq=_int(edata.get("seq") or odata.get("seq")), label=visible(str(edata.get("label") or "")),
             url=visible(str(odata.get("url") or "")), taken=str(odata.get("taken") or art.time),
             path=art.path, sha256=art.sha256, original_path=orig[0].path if orig else visible(
@@ -62,7 +62,7 @@ def pair(payload: Path, stamped: list[Stamped], originals: Originals, targets: d
         owner = targets.get(str(art.target))
         if owner is None:
             continue
-        owner.screenshots.append(Screenshot(
+        owner.screenshots.append(ScreenshotView(
             seq=_int(odata.get("seq")), label=visible(str(odata.get("label") or "")),
             url=visible(str(odata.get("url") or "")), taken=str(odata.get("taken") or art.time), path=art.path,
             sha256=art.sha256, original_path=art.path, original_sha256=art.sha256, stamped=False,

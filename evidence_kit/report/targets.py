@@ -1,7 +1,7 @@
 """The case journal, read entry by entry: every journaled file (Appendix A), each run's facts
 (Appendix C), and per target its timeline, outcome, identity, credential commitments and
 evidence (transcripts and certificates opened through :mod:`files`; screenshots collected here
-and paired by :mod:`screenshots`).
+and paired by :mod:`screenshot_views`).
 
 A journal that failed verification may say anything: each entry is read on its own, and one
 that cannot be read is named in the report's problems instead of stopping the report.
@@ -18,7 +18,7 @@ from typing import Any
 from evidence_kit.case.journal import JOURNAL_NAME, iter_entries
 from evidence_kit.report import files
 from evidence_kit.report.model import ArtifactRow, CommitmentRow, JournalRow, TargetView, TimelineRow
-from evidence_kit.report.screenshots import Originals, Stamped
+from evidence_kit.report.screenshot_views import Originals, Stamped
 from evidence_kit.report.sentences import sentence
 from evidence_kit.report.terminal import visible
 from evidence_kit.report.wording import flatten, short

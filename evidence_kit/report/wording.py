@@ -37,3 +37,40 @@ def flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
             flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     elif value not in (None, "", [], {}):
         out.append((visible(prefix), short(value, 400)))
+
+
+class Facts:
+    """An entry's data, read defensively: every value comes back as short visible text."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def __getitem__(self, key: str) -> str:
+        value = self.data.get(key)
+        if value in (None, "", [], {}):
+            return ""
+        if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            return short(", ".join(str(v) for v in value), 160)  # a list of names reads as one
+        return short(value, 160)
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def words(self, key: str) -> str:
+        """A label such as ``after-submit`` as words: ``after submit``."""
+        return self[key].replace("-", " ").replace("_", " ")
+
+
+def quoted(text: str) -> str:
+    """In typographic quotes, as a sentence quotes what a device said."""
+    return f"\u201c{text}\u201d"
+
+
+def joined(*parts: str, sep: str = ", ") -> str:
+    """The non-empty parts, joined."""
+    return sep.join(p for p in parts if p)
+
+
+def in_parens(text: str) -> str:
+    """`` (text)`` or nothing."""
+    return f" ({text})" if text else ""

@@ -19,15 +19,16 @@ WRITES = re.compile(r"""(?:\.event|\bjournal|journal\.append)\(\s*(?:[\w.]+\s*,\
 
 
 def journaled_events() -> dict[str, list[str]]:
-    """Every event name the case and the ssh, web and directory drivers write, with where.
+    """Every event name the case, the ssh, telnet, web and directory drivers and the SSH routes
+    (proxies, jump hosts) write, with where.
 
     A driver added later gets the generic sentence until it adds its own to the table (adding
     a driver must not require editing the report), so only these are required here."""
-    sources = sorted({*PACKAGE.glob("case/*.py"),
-                      *(p for kind in ("ssh", "web", "directory")
-                        for p in (*PACKAGE.glob(f"drivers/{kind}*.py"), *PACKAGE.glob(f"drivers/{kind}/**/*.py")))})
+    sources = {*PACKAGE.glob("case/*.py"), *PACKAGE.glob("route/**/*.py")}
+    for kind in ("ssh", "telnet", "web", "directory"):
+        sources |= {*PACKAGE.glob(f"drivers/{kind}*.py"), *PACKAGE.glob(f"drivers/{kind}/**/*.py")}
     found: dict[str, list[str]] = {}
-    for path in sources:
+    for path in sorted(sources):
         for name in WRITES.findall(path.read_text(encoding="utf-8")):
             found.setdefault(name, []).append(str(path.relative_to(PACKAGE)))
     return found
@@ -84,6 +85,13 @@ def test_every_outcome_has_words() -> None:
     ("bind", {"name": "alice@corp", "ok": False, "ad_meaning": "password expired", "password_matched": True},
      "the directory refused the login (LDAP bind) as alice@corp: password expired; "
      "the password itself was accepted"),
+    ("hop_host_key_check", {"hop": "bastion", "address": "10.0.0.1:22", "result": "match", "presented": "SHA256:b",
+                            "expected": "SHA256:b", "source": "hop host_key"},
+     "jump host bastion: host key SHA256:b matched the pin (hop host_key)"),
+    ("route_connected", {"destination": "10.1.1.1:22", "connected_by": "hop 'bastion'", "seconds": 0.1},
+     "reached 10.1.1.1:22 through hop 'bastion'"),
+    ("telnet_login", {"step": "password sent", "in_clear": True},
+     "sent the password (redacted here; it crossed the network unencrypted)"),
     ("target_finished", {"outcome": "auth_failed", "detail": "wrong password"},
      "finished: the credential was refused (auth_failed): wrong password"),
     ("credential_commitment", {"field": "password", "scheme": "scrypt+hmac-sha256", "commitment": "x"},
