@@ -175,3 +175,30 @@ def test_pdf_cover_answers_both_questions(sealed: Sealed, tmp_path: Path) -> Non
     for name, outcome in _outcomes(sealed.case_root).items():
         if outcome != "login_ok":
             assert name in flat and outcome in flat, name
+
+
+def _view(name: str, outcome: str) -> Any:
+    from evidence_kit.report.model import TargetView
+
+    return TargetView(name=name, anchor=f"t-{name}", kind="ssh", profile="linux", address="h:22", outcome=outcome,
+                      detail=f"{name} detail", started="", finished="")
+
+
+@pytest.mark.parametrize(("outcomes", "verdict", "tone", "headline"), [
+    (["login_ok", "login_ok"], "YES", "passed", "all 2 logged in with the expected access"),
+    (["login_limited"], "PARTLY", "warn", "0 of 1 logged in with the expected access; 1 logged in with less access"),
+    (["login_ok", "login_limited", "mfa_required"], "PARTLY", "warn",
+     "1 of 3 logged in with the expected access; 1 more logged in with less access"),
+    (["auth_failed", "unreachable", "no outcome recorded"], "NO", "failed", "none of the 3 logged in"),
+    (["host_key_mismatch"], "NO", "failed", "the target did not log in"),
+    ([], "NO TARGETS", "unknown", "the case holds no login attempt"),
+])
+def test_credentials_answer(outcomes: list[str], verdict: str, tone: str, headline: str) -> None:
+    from evidence_kit.report.cover import credentials_answer
+
+    answer = credentials_answer([_view(f"t{i}", o) for i, o in enumerate(outcomes)], readable=True)
+    assert (answer.verdict, answer.tone, answer.headline) == (verdict, tone, headline)
+    assert [m.outcome for m in answer.misses] == [o for o in outcomes if o != "login_ok"]
+    assert sum(c.count for c in answer.counts) == len(outcomes)
+    if answer.counts and "login_ok" in outcomes:
+        assert answer.counts[0].outcome == "login_ok"  # the successes first
