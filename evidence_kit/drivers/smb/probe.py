@@ -21,6 +21,7 @@ from __future__ import annotations
 import struct
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,13 +105,16 @@ class SmbProof:
     auth_status: str | None = None  # NTSTATUS name of a refused session setup
     shares: tuple[ShareResult, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    admin_shares: tuple[str, ...] = ADMIN_SHARES  # the shares that count as administrative
 
     @property
     def admin_share(self) -> str | None:
-        return next((s.share for s in self.shares if s.ok and s.share in ADMIN_SHARES), None)
+        admin = {a.upper() for a in self.admin_shares}
+        return next((s.share for s in self.shares if s.ok and s.share.upper() in admin), None)
 
     def record(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k not in ("server", "shares")}
+        out["admin_share"] = self.admin_share
         out["server"] = self.server.as_dict() if self.server else None
         out["shares"] = [s.__dict__ for s in self.shares]
         return out
@@ -181,13 +185,20 @@ def _status_of(exc: BaseException) -> int | None:
     return int(status) if status is not None else None
 
 
+Trace = Callable[[str, dict[str, Any]], None]
+
+
 def prove(host: str, username: str, password: str, *, port: int = 445, domain: str = "",
           shares: tuple[str, ...] = DEFAULT_SHARES, timeout: float = 10.0, require_encryption: bool = False,
-          auth_protocol: str = "ntlm") -> SmbProof:
+          auth_protocol: str = "ntlm", admin_shares: tuple[str, ...] = ADMIN_SHARES,
+          trace: Trace | None = None, on_connection: Callable[[Any], None] | None = None) -> SmbProof:
     """Session setup, then a tree connect per share; the outcome as a driver records it.
 
     ``username``: ``user``, ``DOMAIN\\user`` or ``user@domain``; ``domain`` is prefixed as
-    ``DOMAIN\\`` when given and the user name has none. Never raises for a network or
+    ``DOMAIN\\`` when given and the user name has none. ``admin_shares``: the shares whose
+    opening makes ``login_ok``. ``trace(step, facts)`` is called as each exchange ends (for a
+    transcript with true times; never given the password); ``on_connection(conn)`` once the
+    smbprotocol Connection exists (a stopped run disconnects it). Never raises for a network or
     authentication failure: those are outcomes.
     """
     from smbprotocol.connection import Connection
@@ -196,10 +207,13 @@ def prove(host: str, username: str, password: str, *, port: int = 445, domain: s
     from smbprotocol.tree import TreeConnect
 
     user = f"{domain}\\{username}" if domain and "\\" not in username and "@" not in username else username
-    base: dict[str, Any] = {"host": host, "port": port, "username": user}
+    base: dict[str, Any] = {"host": host, "port": port, "username": user, "admin_shares": tuple(admin_shares)}
+    note: Trace = trace or (lambda step, facts: None)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     conn = Connection(uuid.uuid4(), host, port, require_signing=True)
+    if on_connection is not None:
+        on_connection(conn)
     try:
         try:
             conn.connect(timeout=timeout)
@@ -207,7 +221,9 @@ def prove(host: str, username: str, password: str, *, port: int = 445, domain: s
             text = str(exc)
             # smbprotocol words a missing NEGOTIATE answer "Connection timeout of N seconds exceeded".
             if isinstance(exc, TimeoutError) or "timeout" in text.lower() or "timed out" in text.lower():
+                note("negotiate", {"host": host, "port": port, "error": text})
                 return SmbProof("timeout", f"no SMB answer within {timeout:g} s", **base)
+            note("connect", {"host": host, "port": port, "error": text})
             return SmbProof("unreachable", f"no SMB connection: {text}", **base)
         timings["negotiate"] = round(time.monotonic() - t0, 3)
         facts: dict[str, Any] = {
@@ -216,7 +232,9 @@ def prove(host: str, username: str, password: str, *, port: int = 445, domain: s
             "server_guid": str(conn.server_guid or ""),
             "cipher": CIPHERS.get(conn.cipher_id) if conn.cipher_id else None,
         }
+        note("negotiate", {"host": host, "port": port, **facts})
         facts["server"] = _server_info(conn)
+        note("ntlm_challenge", facts["server"].as_dict() if facts["server"] else {"error": "no NTLM challenge read"})
         session = Session(conn, user, password, require_encryption=require_encryption, auth_protocol=auth_protocol)
         t1 = time.monotonic()
         try:
@@ -225,6 +243,8 @@ def prove(host: str, username: str, password: str, *, port: int = 445, domain: s
             timings["auth"] = round(time.monotonic() - t1, 3)
             code = _status_of(exc)
             name, words = AUTH_STATUS.get(code or 0, (None, ""))
+            note("session_setup", {"user": user, "ok": False, "status": name or (f"0x{code:08X}" if code else None),
+                                   "reason": words or str(exc)})
             if name:
                 return SmbProof("auth_failed", f"{words} ({name})", auth_status=name, timings=timings, **base,
                                 **facts)
@@ -233,9 +253,17 @@ def prove(host: str, username: str, password: str, *, port: int = 445, domain: s
         timings["auth"] = round(time.monotonic() - t1, 3)
         facts["session_signed"] = bool(session.signing_required)
         facts["session_encrypted"] = bool(session.encrypt_data)
-        results = [_tree(TreeConnect, session, host, share) for share in shares]
+        note("session_setup", {"user": user, "ok": True, "signed": facts["session_signed"],
+                               "encrypted": facts["session_encrypted"]})
+        results = []
+        for share in shares:
+            result = _tree(TreeConnect, session, host, share)
+            note("tree_connect", {"share": share, "ok": result.ok, "status": result.status, "reason": result.reason,
+                                  "encrypted": result.encrypted})
+            results.append(result)
         timings["total"] = round(time.monotonic() - t0, 3)
-        admin = next((r.share for r in results if r.ok and r.share in ADMIN_SHARES), None)
+        wanted = {a.upper() for a in admin_shares}
+        admin = next((r.share for r in results if r.ok and r.share.upper() in wanted), None)
         opened = [r.share for r in results if r.ok]
         if admin:
             outcome, reason = "login_ok", f"logged on; the administrative share {admin} opened"
@@ -245,8 +273,9 @@ def prove(host: str, username: str, password: str, *, port: int = 445, domain: s
                                                                          if opened else ""))
         try:
             session.disconnect()
-        except Exception:  # noqa: S110 - the proof is complete; a failed logoff changes nothing in it
-            pass
+            note("logoff", {"ok": True})
+        except Exception as exc:  # the proof is complete; a failed logoff changes nothing in it
+            note("logoff", {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         return SmbProof(outcome, reason, shares=tuple(results), timings=timings, **base, **facts)
     finally:
         try:
