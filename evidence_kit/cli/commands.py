@@ -13,6 +13,8 @@ FAMILIES = {
     "evidence_kit.cli.keys_cmd": ("keys",),
     "evidence_kit.cli.seal_cmd": ("seal", "verify", "extract"),
     "evidence_kit.cli.report_cmd": ("report",),
+    "evidence_kit.cli.schedule_cmd": ("schedule",),
+    "evidence_kit.cli.history_cmd": ("history",),
     "evidence_kit.cli.import_cmd": ("import",),
 }
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from evidence_kit.cli.history_cmd import chain_options, verify_chain_command
 from evidence_kit.cli.options import (
     archive_options,
     consequences,
@@ -103,8 +104,9 @@ def seal(case_dir: Path, recipients: tuple[str, ...], ask_passphrase: bool, pass
 
 
 @click.command()
-@click.argument("archive", type=click.Path(path_type=Path))
+@click.argument("archive", type=click.Path(path_type=Path), required=False)
 @archive_options
+@chain_options
 @click.option("--check-credential", metavar="TARGET",
               help="Prompt for a secret and say whether it is the one tested on TARGET.")
 @click.option("--credential-field", metavar="FIELD", help="With --check-credential: which field (e.g. password).")
@@ -114,13 +116,20 @@ def seal(case_dir: Path, recipients: tuple[str, ...], ask_passphrase: bool, pass
 @click.option("--transmittal", type=click.Path(path_type=Path),
               help="A handover's transmittal.json to check, with its acknowledgments (default: one beside ARCHIVE).")
 @consequences(unexpected=NOT_VERIFIED)
-def verify(archive: Path, as_json: bool, check_credential: str | None, credential_field: str | None,
+def verify(archive: Path | None, as_json: bool, check_credential: str | None, credential_field: str | None,
            credential_env: str | None, against_package: Path | None, transmittal: Path | None,
-           **archive_opts: Any) -> Any:
-    """Re-check everything in ARCHIVE. Exit 0 all passed, 1 a check failed, 2 usage or wrong key."""
+           chain: Path | None, chain_case: Path | None, **archive_opts: Any) -> Any:
+    """Re-check everything in ARCHIVE (or, with --chain, a folder of runs as one history).
+
+    Exit 0 all passed, 1 a check failed, 2 usage or wrong key.
+    """
     from evidence_kit.handover.check import verify_handover
     from evidence_kit.seal.verify import CredentialQuery
 
+    if chain is not None or chain_case is not None:
+        return verify_chain_command(chain, archive, chain_case, as_json, archive_opts)
+    if archive is None:
+        raise UsageError("give ARCHIVE, or --chain ARCHIVE_DIR")
     options = verify_options(archive, **archive_opts)
     if check_credential:
         secret = (env_value("--credential-env", credential_env) if credential_env
