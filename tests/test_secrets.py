@@ -75,3 +75,77 @@ def test_literals_and_malformed_refused(value: object) -> None:
         parse_secret_ref(value)
     if isinstance(value, str) and value:
         assert value not in str(info.value) or value in ("file:",)
+
+
+# --- source references (evidence_kit/importers/resolve.py): SCHEME:ID/FIELD -------------------
+
+
+@pytest.mark.parametrize("value", [
+    "bitwarden:5b1e7c0a-3c1d-4a57-9d41-2f0b8c9e9f2d/password", "itglue:4410931/totp", "hudu:12/password",
+    "passportal:880100/password", "kdbx:2f0c6a1e-edd0-11f1-96c9-02fc00000001/fields/Enable secret",
+    "onepassword:fkruyzrldvizuqlnavfj3gltfe/totp", "keeper:Xk3-_pQ9aZ/password",
+])
+def test_source_references_parse(value: str) -> None:
+    ref = parse_secret_ref(value)
+    assert ref.text == value and ref.scheme == value.split(":", 1)[0]
+
+
+@pytest.mark.parametrize("value", ["bitwarden:abc", "bitwarden:/password", "bitwarden:abc/notes",
+                                   "itglue:12/fields/", "keeper:x/Password"])
+def test_malformed_source_references_refused(value: str) -> None:
+    with pytest.raises(ValueError, match=r"must be .*:ID/FIELD"):
+        parse_secret_ref(value)
+
+
+def _hudu(tmp_path: Path, password: str) -> Path:
+    import json
+
+    path = tmp_path / "hudu.json"
+    path.write_text(json.dumps({"asset_passwords": [
+        {"id": 7, "company_name": "Contoso", "name": "Router", "username": "admin", "password": password,
+         "otp_secret": None, "url": "ssh://10.0.0.1"}]}))
+    return path
+
+
+def test_source_reference_resolves_once_from_the_named_file(tmp_path: Path) -> None:
+    from evidence_kit.importers.sources import SourceSpec
+
+    path = _hudu(tmp_path, "hudu-router-secret")
+    sources = {"hudu": SourceSpec(format="hudu_json", file=Path(path.name))}
+    r = SecretResolver(base_dir=tmp_path, environ={}, sources=sources)
+    secret = r.resolve(parse_secret_ref("hudu:7/password"), "target 'r' field 'password'")
+    assert secret.reveal() == "hudu-router-secret" and "hudu-router-secret" not in repr(secret)
+    path.unlink()  # resolved once: the value is remembered, the file not read again
+    assert r.resolve(parse_secret_ref("hudu:7/password"), "again").reveal() == "hudu-router-secret"
+    assert r.known_values() == ["hudu-router-secret"]
+
+
+def test_source_reference_problems_are_clear(tmp_path: Path) -> None:
+    from evidence_kit.importers.sources import SourceSpec
+
+    password = "hudu-never-shown"
+    path = _hudu(tmp_path, password)
+    bare = SecretResolver(environ={})
+    with pytest.raises(SecretError, match=r"needs the inventory's case.sources.hudu"):
+        bare.resolve(parse_secret_ref("hudu:7/password"), "t")
+    r = SecretResolver(base_dir=tmp_path, environ={},
+                       sources={"hudu": SourceSpec(format="hudu_json", file=path)})
+    for ref, words in (("hudu:8/password", "no entry with id '8'"), ("hudu:7/totp", "that entry has no totp")):
+        with pytest.raises(SecretError, match=words) as info:
+            r.resolve(parse_secret_ref(ref), "target 'r'")
+        assert password not in str(info.value) and str(path) in str(info.value)
+
+
+def test_kdbx_source_password_is_a_reference(tmp_path: Path) -> None:
+    from pykeepass import create_database
+
+    from evidence_kit.importers.sources import SourceSpec
+
+    db_path = tmp_path / "vault.kdbx"
+    db = create_database(str(db_path), password="kdbx-master-pw")
+    entry = db.add_entry(db.add_group(db.root_group, "Net"), "Router", "admin", "kdbx-router-pw")
+    db.save()
+    spec = SourceSpec(format="keepass_kdbx", file=db_path, password=parse_secret_ref("env:KP"))
+    r = SecretResolver(environ={"KP": "kdbx-master-pw"}, sources={"kdbx": spec})
+    assert r.resolve(parse_secret_ref(f"kdbx:{entry.uuid}/password"), "x").reveal() == "kdbx-router-pw"
+    assert set(r.known_values()) == {"kdbx-master-pw", "kdbx-router-pw"}  # both redacted in a run

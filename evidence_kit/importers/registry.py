@@ -92,11 +92,11 @@ def probe(raw: RawSource) -> Probe:
         container = Probe(raw, "zip")
         container.doc = read_export_data(container)
         return container
+    if b"\0" in data[:4096]:  # no export format here is text with NUL bytes in it
+        raise SourceError(raw.file, f"unknown format: a binary file that is not {_known_containers()}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        if b"\0" in data[:4096]:
-            raise SourceError(raw.file, f"unknown format: a binary file that is not {_known_containers()}")
         raise SourceError(raw.file, "not UTF-8 text (save the export as UTF-8)")
     if text.lstrip()[:1] in ("{", "["):
         try:
@@ -125,10 +125,10 @@ def detect(found: Probe, wanted: str | None = None) -> SourceFormat:
         if fmt is None:
             raise SourceError(file, f"unknown --format '{wanted}' (one of {', '.join(names())})")
         if fmt.container != found.container:
-            raise SourceError(file, f"not a {fmt.label}: the file is {_container_words(found.container)}")
+            raise SourceError(file, f"not {fmt.label}: the file is {_container_words(found.container)}")
         missing = fmt.missing(found)
         if missing is None:
-            raise SourceError(file, f"does not look like a {fmt.label} ({_expected(fmt)})")
+            raise SourceError(file, f"does not look like {fmt.label} ({_expected(fmt)})")
         if missing:
             raise SourceError(file, f"{fmt.label} without required {_what(found)} {', '.join(missing)}")
         return fmt
@@ -143,7 +143,7 @@ def detect(found: Probe, wanted: str | None = None) -> SourceFormat:
             near.append((fmt, missing))
     if near:
         fmt, missing = min(near, key=lambda pair: len(pair[1]))
-        raise SourceError(file, f"looks like a {fmt.label} but lacks required {_what(found)} {', '.join(missing)}")
+        raise SourceError(file, f"looks like {fmt.label} but lacks required {_what(found)} {', '.join(missing)}")
     raise SourceError(file, f"unknown format: {_container_words(found.container)} that is none of "
                             f"{', '.join(names())} (give --format if it is one of them)")
 

@@ -42,8 +42,9 @@ def place_of(url: str) -> Place:
     if not text or any(c.isspace() for c in text):
         return Place()
     has_scheme = bool(_SCHEME.match(text))
+    text = _without_userinfo(text if has_scheme else f"//{text}")
     try:
-        parts = urlsplit(text if has_scheme else f"//{text}")
+        parts = urlsplit(text)
         host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError:  # a port that is not a number, a broken IPv6 literal
@@ -55,3 +56,14 @@ def place_of(url: str) -> Place:
     if parts.query:
         path += "?" + parts.query
     return Place(scheme, host, port, path)
+
+
+def _without_userinfo(url: str) -> str:
+    """``scheme://user:password@host/...`` without ``user:password@`` (before parsing: a
+    blanked password, ``[REDACTED]``, would otherwise read as a broken IPv6 literal)."""
+    head, sep, rest = url.partition("//")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc = rest[:end]
+    return f"{head}//{netloc.rsplit('@', 1)[-1]}{rest[end:]}"

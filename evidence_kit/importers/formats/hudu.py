@@ -4,7 +4,7 @@ A JSON document ``{"asset_passwords": [...]}`` (one page, or pages concatenated 
 list), each with id, company_id (and company_name in recent versions), name, username,
 password, otp_secret, url, login_url, description, passwordable_type, password_folder_name
 (docs/import.md). The id is Hudu's asset password id; ``--client`` selects a company by name
-or id.
+(``company N`` when the export has only company_id).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class HuduJson(SourceFormat):
     label = "Hudu asset_passwords JSON"
     container = "json"
     id_column = "asset_passwords[].id"
-    client_means = "company (company_name, or company_id)"
+    client_means = "company name"
 
     def missing(self, probe: Probe) -> tuple[str, ...] | None:
         doc = probe.doc
