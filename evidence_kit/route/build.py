@@ -103,7 +103,7 @@ class RouteBlocks:
                 known = ", ".join(sorted(self.hops)) or "none defined"
                 self._fail(loc, f"{who}: unknown hop '{current}' (hops: {known})")
             if current in chain:
-                loop = " -> ".join([*reversed(chain), current])
+                loop = " -> ".join([*chain, current])
                 self._fail(loc, f"{who}: loop in the chain of hops ({loop})")
             chain.append(current)
             current = self.hops[current].via
@@ -326,7 +326,7 @@ def _apply_host(host: HostConfig, target: TargetBase, explicit: set[str]) -> tup
     def take(field: str, value: Any, line: ConfigLine | None) -> None:
         if line is None:
             return
-        if field in explicit:
+        if field in explicit and field != "host":  # the target's host is the alias HostName replaces
             ignored.append(ConfigLine(line.directive, line.value, line.file, line.line,
                                       f"the inventory's {field} wins"))
         else:

@@ -27,7 +27,7 @@ from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.base import end
 from evidence_kit.route.model import DIRECT, Hop, Proxy, Route
 from evidence_kit.route.pool import HopEntry, HopPool
-from evidence_kit.route.sshlink import Link, authenticate, check_host_key, connect_tcp, handshake
+from evidence_kit.route.sshlink import OPEN_FAILURES, Link, authenticate, check_host_key, connect_tcp, handshake
 
 if TYPE_CHECKING:
     import paramiko
@@ -111,7 +111,9 @@ class OpenRoute:
             sock = self._first_leg(hop.host, hop.port, hop.who)
             local = self.local
         else:
-            sock = self._channel(parent, self.route.hops[index - 1], hop.host, hop.port)
+            # The hop's connection owns this channel (closing it closes the channel): not ours to
+            # close when this target ends, since other targets may share the hop (route/pool.py).
+            sock = self._channel(parent, self.route.hops[index - 1], hop.host, hop.port, record=False)
         link = Link(self.session, hop.host, hop.port, hop=hop.name)
         handshake(link, sock, self.timeouts, started=started)
         try:
@@ -180,10 +182,11 @@ class OpenRoute:
         try:
             channel = transport.open_channel("direct-tcpip", (host, port), src, timeout=t)
         except paramiko.ChannelException as exc:
-            # The hop's own reason ("Connection refused", "No route") is not told to the client:
-            # OpenSSH answers every failure the same way (docs/real-parts.md).
+            # paramiko's exception says 'Connect failed' for every refusal; the hop's own reason
+            # is in its log record, kept by OPEN_FAILURES (docs/real-parts.md).
+            reason = OPEN_FAILURES.take(transport) or exc.text or "open failed"
             end(Outcome.UNREACHABLE, f"{hop.who} could not open a connection to {host}:{port} "
-                f"(the hop answered: {exc.text or 'open failed'})", failed_at=f"hop '{hop.name}'")
+                f"(the hop answered: {reason})", failed_at=f"hop '{hop.name}'")
         except paramiko.SSHException as exc:
             if "timeout" in str(exc).lower():
                 end(Outcome.UNREACHABLE, f"{hop.who}: no connection to {host}:{port} within {t:g} s",

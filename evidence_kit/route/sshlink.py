@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,40 @@ WEAK = {
     "ciphers": ["aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc"],
     "macs": ["hmac-md5", "hmac-md5-96", "hmac-sha1-96"],
 }
+
+
+class _OpenFailures(logging.Handler):
+    """The reason a hop gave for refusing a ``direct-tcpip`` channel, per transport log channel.
+
+    paramiko raises ``ChannelException(2, 'Connect failed')`` for every refusal and logs the
+    server's own words ("Connection refused", "Temporary failure in name resolution") in a log
+    record only; this handler keeps the last one per hop transport until it is taken.
+    """
+
+    channel = "paramiko.transport.route"
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self._last: dict[str, str] = {}
+        self._guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(self.channel + "."):
+            return
+        text = record.getMessage()
+        if "open FAILED:" in text:
+            reason = text.split("open FAILED:", 1)[1].rsplit(":", 1)[0].strip()
+            with self._guard:
+                self._last[record.name] = reason
+
+    def take(self, transport: Any) -> str | None:
+        with self._guard:
+            return self._last.pop(transport.get_log_channel(), None)
+
+
+OPEN_FAILURES = _OpenFailures()
+logging.getLogger("paramiko.transport").addHandler(OPEN_FAILURES)
+_channels = itertools.count(1)
 
 
 def ssh_fingerprint(key_bytes: bytes) -> str:
@@ -127,6 +164,10 @@ def handshake(link: Link, sock: Any, timeouts: Timeouts, negotiated: Negotiated 
     negotiated = negotiated or Negotiated()
     started = started if started is not None else time.monotonic()
     transport = paramiko.Transport(sock, disabled_algorithms=negotiated.disabled())
+    if link.hop:
+        # A log channel of its own, so a refused direct-tcpip open can be told with the hop's
+        # reason, which paramiko logs but leaves out of its exception (route/dial.py).
+        transport.set_log_channel(f"{OPEN_FAILURES.channel}.{next(_channels)}")
     link.transport = transport
     # A stopped run (Ctrl-C, SIGTERM) closes the connection at once: every blocking read ends.
     link.session.on_cancel(transport.close)
