@@ -9,7 +9,11 @@ which items, an optional remark) and a signature over its exact bytes, in
   makes, so a recipient may sign with nothing but OpenSSH, and anyone checks it with ``ssh-keygen
   -Y verify -f allowed_signers -I NAME -n evidence-kit-acknowledgment -s NAME-FPR.json.sig < NAME-FPR.json``;
 * with an Ed25519 PEM key: the raw 64-byte signature, the public key beside as
-  ``NAME-FPR.public.pem``, checked with ``openssl pkeyutl -verify -rawin``.
+  ``NAME-FPR.public.pem``, checked with ``openssl pkeyutl -verify -rawin``;
+* with nothing but OpenSSH (no evidence-kit at hand): ``ssh-keygen -Y sign -f KEY -n
+  evidence-kit-acknowledgment < transmittal.json > acknowledgments/NAME.sshsig`` signs the
+  transmittal itself; it carries no statement (the name is the file's, the time unknown), and
+  is listed as such.
 
 Before signing, the provider's signature on the transmittal (and its time-stamps) must verify:
 nobody acknowledges a transmittal that was changed. ``--tsa`` time-stamps the signature file.
@@ -186,7 +190,19 @@ def check_all(checked: transmittal.CheckedTransmittal, roots: list[x509.Certific
     folder = checked.path.parent / FOLDER
     if not folder.is_dir():
         return []
-    return [check_one(p, checked, roots) for p in sorted(folder.glob("*.json"))]
+    statements = [check_one(p, checked, roots) for p in sorted(folder.glob("*.json"))]
+    return statements + [check_plain(p, checked) for p in sorted(folder.glob("*.sshsig"))]
+
+
+def check_plain(path: Path, checked: transmittal.CheckedTransmittal) -> AckCheck:
+    """An OpenSSH-only acknowledgment: an SSHSIG over the transmittal's own bytes."""
+    name = path.name.removesuffix(".sshsig")
+    try:
+        who = sshsig.verify(path.read_bytes(), checked.path.read_bytes(), NAMESPACE)
+    except (OSError, sshsig.SshSigProblem) as exc:
+        return AckCheck(path.name, False, f"{path.name}: does not verify over this transmittal ({exc})", name)
+    return AckCheck(path.name, True, f"{name} ({who.key_type} {who.fingerprint}) signed this transmittal with "
+                                     "ssh-keygen (no statement, no time of its own)", name, who.fingerprint)
 
 
 def check_one(path: Path, checked: transmittal.CheckedTransmittal, roots: list[x509.Certificate] | None) -> AckCheck:
