@@ -16,6 +16,7 @@ FAMILIES = {
     "evidence_kit.cli.schedule_cmd": ("schedule",),
     "evidence_kit.cli.history_cmd": ("history",),
     "evidence_kit.cli.import_cmd": ("import",),
+    "evidence_kit.cli.handover_cmd": ("handover", "acknowledge"),
 }
 
 
