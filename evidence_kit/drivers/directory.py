@@ -41,7 +41,7 @@ from evidence_kit.drivers.ad_tables import (
     sid_to_bytes,
     uac_flags,
 )
-from evidence_kit.drivers.base import Driver, Ending, TargetEnded, TargetJob, end
+from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, end
 from evidence_kit.drivers.ldap_transcript import Transcript
 from evidence_kit.drivers.tls import info_from_socket, judge, verify_chain
 from evidence_kit.profiles.directory import (
@@ -51,6 +51,8 @@ from evidence_kit.profiles.directory import (
     DirectoryTarget,
     normalise_group,
 )
+from evidence_kit.route.bridge import LocalForward
+from evidence_kit.route.dial import OpenRoute, RouteDialer
 
 if TYPE_CHECKING:
     from ldap3 import Connection
@@ -116,6 +118,9 @@ class _Capture:
     transcript: Transcript = field(default_factory=Transcript)
     record: dict[str, Any] = field(default_factory=dict)
     conn: Connection | None = None
+    routes: RouteDialer | None = None  # jump hosts / proxy (evidence_kit/route/): ldap3 gets a local forward
+    route: OpenRoute | None = None
+    forward: LocalForward | None = None
 
     # -- the steps ---------------------------------------------------------------------------
     def run(self) -> Ending:
@@ -133,6 +138,8 @@ class _Capture:
         if s.transport == "ldap":
             self.transcript.note("transport 'ldap' chosen explicitly by the inventory: no encryption, "
                                  "the bind password crosses the network in clear")
+        if self.routes is not None and self.job.target.route is not None and not self.job.target.route.direct:
+            self.route = self.routes.open(self.job.session, self.job.target.route, self.job.target.timeouts)
         self._connect()
         if s.transport != "ldap":
             self._check_certificate()
@@ -149,7 +156,20 @@ class _Capture:
         for host, port in s.endpoints:
             started = time.monotonic()
             tls = Tls(validate=ssl.CERT_NONE, sni=host if _is_name(host) else None)
-            server = Server(host, port=port, use_ssl=s.transport == "ldaps", tls=tls, get_info=None,
+            dial_host, dial_port = host, port
+            if self.route is not None:
+                # ldap3 cannot dial through a hop: it gets this one routed connection on a local
+                # port; the TLS server name and the certificate check stay the DC's (sni above).
+                try:
+                    routed = self.route.connect(host, port)
+                except TargetEnded as ended:
+                    last = (ended.ending.outcome, ended.ending.detail)
+                    continue
+                if self.forward is not None:
+                    self.forward.close()
+                self.forward = LocalForward(functools.partial(_given, routed), (host, port))
+                dial_host, dial_port = "127.0.0.1", self.forward.port
+            server = Server(dial_host, port=dial_port, use_ssl=s.transport == "ldaps", tls=tls, get_info=None,
                             connect_timeout=s.connect_timeout)
             # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds: it must be an int.
             # The password is set only just before the bind, after the certificate was accepted.
@@ -158,7 +178,8 @@ class _Capture:
                               receive_timeout=max(1, math.ceil(s.connect_timeout)), raise_exceptions=False,
                               auto_referrals=False)
             self.job.session.on_cancel(functools.partial(_close_socket, conn))  # a stopped run ends I/O at once
-            request = {"dc": f"{host}:{port}", "transport": s.transport}
+            request = {"dc": f"{host}:{port}", "transport": s.transport,
+                       **({"via": f"local forward {self.forward.address} through the route"} if self.forward else {})}
             step = "connect"
             try:
                 conn.open()
@@ -487,6 +508,10 @@ class _Capture:
             _close(self.conn)
             self.transcript.op("unbind", {}, {"ok": True}, started)
             self.conn = None
+        if self.forward is not None:
+            self.forward.close()
+        if self.route is not None:
+            self.route.close()
 
 
 def _is_name(host: str) -> bool:
@@ -502,6 +527,11 @@ def _close(conn: Connection) -> None:
         conn.unbind()
     except Exception:  # noqa: S110 - closing a dead connection must not hide the outcome
         pass
+
+
+def _given(sock: Any, host: str, port: int) -> Any:
+    """The local forward's dial: the connection the route already made (route_connected)."""
+    return sock
 
 
 def _close_socket(conn: Connection) -> None:
@@ -526,8 +556,15 @@ def _describe(result: dict[str, Any] | None) -> str:
 
 
 class DirectoryDriver(Driver[DirectoryTarget, DirectoryProfile]):
+    def __init__(self, options: RunOptions) -> None:
+        super().__init__(options)
+        self.routes = RouteDialer()
+
+    def close(self) -> None:
+        self.routes.close()
+
     def capture(self, job: DirectoryJob) -> Ending:
-        run = _Capture(job, _settings(job))
+        run = _Capture(job, _settings(job), routes=self.routes)
         try:
             ending = run.run()
         except TargetEnded as ended:

@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from evidence_kit.profiles.base import Model, ProfileBase
-from evidence_kit.profiles.target import TargetBase, TargetProblem
+from evidence_kit.profiles.target import RoutedTarget, TargetBase, TargetProblem
 
 Transport = Literal["ldaps", "starttls", "ldap"]
 TRANSPORTS: tuple[str, ...] = ("ldaps", "starttls", "ldap")
@@ -51,7 +51,7 @@ def normalise_group(ref: str) -> str:
     return value
 
 
-class DirectoryTarget(TargetBase):
+class DirectoryTarget(RoutedTarget):
     """An inventory target proven against a directory: a DC (host), a domain, or a list of DCs."""
 
     domain: str | None = None
