@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, each against its baseline in the same run.
 
-    python3 benchmarks/run.py                 # the issue sizes (2 GB seal, 100 SSH, 20 web logins...)
+    python3 benchmarks/run.py                 # the issue sizes (2 GB seal, 100 SSH, 20 web logins, 500 scheduled...)
     python3 benchmarks/run.py --quick         # small sizes, a couple of minutes
     python3 benchmarks/run.py --only ssh web  # some of them
 
@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "web": (["--logins", "20"], ["--logins", "6"]),
     "seal": (["--size", "2G"], ["--size", "256M", "--repeat", "1"]),
     "report": (["--targets", "200", "--shots", "5"], ["--targets", "30", "--shots", "3", "--no-pdf"]),
+    "schedule": (["--targets", "500", "--small", "50", "--servers", "4"],
+                 ["--targets", "100", "--small", "20", "--servers", "2"]),
 }
 
 
