@@ -8,9 +8,10 @@ before it captures anything.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from evidence_kit.case.outcome import Outcome
 from evidence_kit.case.session import TargetResult
 from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, driver_class
 from evidence_kit.errors import InventoryError, MachineError
+from evidence_kit.interrupts import signal_of
 from evidence_kit.inventory import Inventory
 from evidence_kit.profiles.base import ProfileBase
 from evidence_kit.profiles.target import TargetBase
@@ -169,6 +171,9 @@ def capture(
                          secrets=secrets[target.name]) as session:
             ending = _run_driver(drivers.get(profile), TargetJob(target, profile, session, case))
             if case.fault is not None:
+                # The disk is full (or read-only...): stop every other target now, not when the
+                # main thread gets round to this one's result.
+                case.cancellation.cancel(f"stopped ({case.fault.one_line()})")
                 raise case.fault
             if session.cancelled:
                 ending = Ending(Outcome.ERROR, f"{case.cancellation.reason} before the capture finished "
@@ -189,13 +194,18 @@ def capture(
             drivers.get(profile)
         futures = [pool.submit(one, t) for t in targets]
         try:
-            for future in futures:
+            # The first target to raise (the machine's refusal) stops the run at once.
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in sorted(futures, key=lambda f: not (f.done() and f.exception() is not None)):
                 future.result()
         except BaseException as exc:
-            case.cancellation.cancel("interrupted" if isinstance(exc, KeyboardInterrupt) else
-                                     f"stopped ({exc.one_line() if isinstance(exc, MachineError) else exc})")
+            case.cancellation.cancel(
+                f"interrupted by {signal.Signals(signal_of(exc)).name}" if isinstance(exc, KeyboardInterrupt)
+                else f"stopped ({exc.one_line() if isinstance(exc, MachineError) else exc})")
             pool.shutdown(wait=False, cancel_futures=True)
-            wait(futures, timeout=CANCEL_GRACE)
+            # Only those that started: a future cancelled in the queue is never "done" for wait(),
+            # which would then sit out the whole grace (the 10 s exits of issue 10).
+            wait([f for f in futures if not f.cancelled()], timeout=CANCEL_GRACE)
             raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -11,6 +11,7 @@ libraries are imported inside commands so ``--help`` stays fast.
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 import click
@@ -36,7 +37,8 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             left = ctx.meta.get(INTERRUPTED, "what was captured so far is kept in the case folder")
-            click.echo(f"error: interrupted; {left}", err=True)
+            name = signal.Signals(interrupts.signal_of(exc)).name
+            click.echo(f"error: interrupted by {name}; {left}", err=True)
             ctx.exit(interrupts.exit_code_of(exc))
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise

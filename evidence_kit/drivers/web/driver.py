@@ -5,11 +5,16 @@ worker threads. Playwright objects belong to one event loop, so the driver runs 
 with an asyncio loop, the async Playwright API and one browser (relaunched if it dies); each
 ``capture`` submits its target's login (login.py) to that loop and waits for its
 :class:`Ending`. Every target gets a fresh, isolated browser context.
+
+A stopped run (Ctrl-C, SIGTERM) cancels each running target's coroutine on that loop through the
+session's cancel hook: the step it waits in ends at once, the login's clean-up (failure screenshot,
+trace, video, context) still runs, and the orchestrator records the target as interrupted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 import tempfile
 import threading
@@ -25,6 +30,7 @@ from evidence_kit.browser import (
     launch_kwargs,
     prepare_video_support,
 )
+from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.base import Driver, Ending, RunOptions
 from evidence_kit.drivers.web.login import TargetLogin
 from evidence_kit.drivers.web.state import TargetConfig, WebJob
@@ -86,9 +92,37 @@ class WebDriver(Driver[WebTarget, WebProfile]):
         if self._closed:
             raise RuntimeError("web driver is closed")
         login = TargetLogin(self, TargetConfig.for_job(job, self.options, self.tmp))
-        future = asyncio.run_coroutine_threadsafe(login.run(), self.loop)
-        ending: Ending = future.result()
-        return ending
+        task: asyncio.Future[Ending] | None = None
+
+        async def run() -> Ending:
+            nonlocal task
+            task = asyncio.ensure_future(login.run())
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # The run was stopped (Ctrl-C, SIGTERM): the login's own clean-up (failure
+                # screenshot, trace, video, context) runs to its end before we answer.
+                if not task.done():
+                    await asyncio.wait([task])
+                if task.cancelled():
+                    return Ending(Outcome.ERROR, "the run was stopped during the web login")
+                return task.result()
+
+        future = asyncio.run_coroutine_threadsafe(run(), self.loop)
+
+        def cancel() -> None:  # from another thread: cancel the target's coroutine on the loop
+            self.loop.call_soon_threadsafe(lambda: task.cancel() if task is not None else future.cancel())
+
+        job.session.on_cancel(cancel)
+        while True:  # never wait forever on a loop that a closing driver stopped
+            try:
+                ending: Ending = future.result(timeout=1.0)
+                return ending
+            except concurrent.futures.TimeoutError:
+                if self._closed:
+                    raise RuntimeError("the web driver closed while the target ran") from None
+            except concurrent.futures.CancelledError:
+                return Ending(Outcome.ERROR, "the run was stopped before the web login began")
 
     def submit(self, coro: Awaitable[Any]) -> Any:
         """Run a coroutine on the driver's loop and wait (tests use it to reach the browser)."""
