@@ -144,3 +144,42 @@ def test_every_write_point_of_a_capture(template: tuple[Path, Path], device: Dem
     print(f"\nwrite points of a second run: {len(table)} {per_kind}; all usable; "
           f"{sum(r[4] for r in table) / len(table):.2f} s each on average")
     assert_no_secrets(tmp_path, list(env.values()))
+
+
+def test_every_write_point_of_reopening_a_torn_case(template: tuple[Path, Path], keyset: Keyset,
+                                                     tmp_path: Path) -> None:
+    """A case a kill left with a torn final line and a file it could not journal, reopened on a disk
+    that fills at each of the reopen's writes (the torn tail set aside, its journal entry, the found
+    file's, run_started). The state between is one of the two: refused with the way out (the torn
+    line is still there: "open the case again") or usable; the next reopen with room makes it usable."""
+    _, source = template
+    states = []
+    for n in range(1, 20):
+        case = tmp_path / f"case-{n}"
+        subprocess.run(["cp", "-a", str(source), str(case)], check=True)
+        with open(case / JOURNAL_NAME, "ab") as fh:
+            fh.write(b'{"seq":99,"event":"artifact_added","data":{"kind":"asci')  # killed mid-append
+        (case / "artifacts/rtr/run001/late.txt").write_bytes(b"written, never journaled\n")
+        injector = DiskFull(fail_at=n)
+        with injector.installed():
+            try:
+                reopen(case)
+            except DiskFullError as exc:
+                line = exc.one_line()
+                assert "disk full (no space left on device) while" in line and "then run capture again" in line
+            except AssertionError:
+                pass
+        if injector.failed is None:
+            break
+        verdict = two_states(case, keyset, tmp_path / "checks")
+        if verdict.state == "refused":
+            assert "torn final line" in verdict.detail and "open the case again" in verdict.detail, verdict
+        states.append((Path(injector.failed[0]).name, verdict.state))
+        entries = reopen(case)  # room again
+        assert not list(case.glob("journal.torn-after-*.bin")) or any(
+            e["event"] in ("journal_recovered", "artifact_recovered") and "torn-after" in e["artifact"]["path"]
+            for e in entries)
+        assert unjournaled(case) == []
+        assert two_states(case, keyset, tmp_path / "checks").state == "usable"
+    assert {"refused", "usable"} <= {state for _, state in states}, states
+    assert len(states) >= 4, states
