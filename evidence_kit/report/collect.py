@@ -19,7 +19,7 @@ from typing import Any
 
 from evidence_kit import __version__
 from evidence_kit.case.journal import JOURNAL_NAME
-from evidence_kit.report import files, screenshot_views, verification
+from evidence_kit.report import files, screenshot_views, trusted_time, verification
 from evidence_kit.report.cover import credentials_answer
 from evidence_kit.report.model import ReportData, VersionRow
 from evidence_kit.report.targets import read_journal
@@ -90,6 +90,7 @@ def _fill(data: ReportData, checked: Verification, root: Path, receipt: Path | N
     screenshot_views.thumbnails([v for v in reading.targets.values()
                             if v.screenshots and v.screenshots[-1].image.media_type])
     data.targets = list(reading.targets.values())
+    trusted_time.fill(reading.targets, payload / JOURNAL_NAME, checked)
     data.runs = len(reading.runs - {0})
     if reading.times:
         data.capture_start, data.capture_end = min(reading.times), max(reading.times)

@@ -181,6 +181,7 @@ class TargetView:
     artifacts: list[ArtifactRow] = field(default_factory=list)
     thumbnail: ImageRef | None = None
     problems: list[str] = field(default_factory=list)
+    trusted_time: str = ""  # the RFC 3161 bracket of its login (report/trusted_time.py)
 
     @property
     def ok(self) -> bool:
