@@ -35,6 +35,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,12 +116,22 @@ class RdpLogonResult:
         return self.outcome == "login_ok"
 
 
-def client_version() -> str:
+_VERSION: list[str] = []  # xfreerdp's version line, read once per process
+
+
+def client_version(env: dict[str, str] | None = None) -> str:
+    """``This is FreeRDP version 2.11.7 (...)``; xfreerdp needs an X display (and a HOME) even to
+    say that, so ``env`` is the environment of a run (:func:`_environment`)."""
+    if _VERSION or env is None:
+        return _VERSION[0] if _VERSION else ""
     try:
-        out = subprocess.run([XFREERDP, "/version"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run([XFREERDP, "/version"], capture_output=True, text=True, timeout=10, env=env).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return out.strip().splitlines()[0] if out.strip() else ""
+    line = out.strip().splitlines()[0] if out.strip() else ""
+    if line and not _VERSION:
+        _VERSION.append(line)
+    return line
 
 
 def command(req: RdpLogonRequest, wm_class: str) -> list[str]:
@@ -210,8 +221,14 @@ class _Run:
                           width=self.last.width, height=self.last.height, colours=tuple(self.last.colours(6)))
 
 
-def logon(req: RdpLogonRequest, password: str, workdir: Path) -> RdpLogonResult:
-    """Run one logon in ``workdir`` (created; the caller removes it) and decide its outcome."""
+def logon(req: RdpLogonRequest, password: str, workdir: Path,
+          cancel: threading.Event | None = None) -> RdpLogonResult:
+    """Run one logon in ``workdir`` (created; the caller removes it) and decide its outcome.
+
+    ``cancel`` set (from another thread: a stopped run) ends the logon within one poll interval:
+    xfreerdp is killed, not asked to close, and the outcome is ``error`` with signal ``cancelled``.
+    """
+    cancel = cancel or threading.Event()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if shutil.which(XFREERDP) is None:
@@ -226,6 +243,7 @@ def logon(req: RdpLogonRequest, password: str, workdir: Path) -> RdpLogonResult:
     except DisplayError as exc:
         return _fail(req, "error", exc.one_line())
     timings["display"] = round(display.started_in, 3)
+    version = client_version(_environment(workdir, display.env()))
     recorder = Recorder(workdir / "logon.mp4", req.width, req.height, 1 / req.poll_interval) if req.record else None
     proc: subprocess.Popen[bytes] | None = None
     outcome = reason = ""
@@ -242,7 +260,7 @@ def logon(req: RdpLogonRequest, password: str, workdir: Path) -> RdpLogonResult:
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        outcome, reason, signals = _watch(run, proc, display, recorder)
+        outcome, reason, signals = _watch(run, proc, display, recorder, cancel)
         if outcome:
             run.decided_errors = list(run.log.errors)  # not what our own disconnect makes it log
         if outcome == "login_ok":
@@ -254,7 +272,11 @@ def logon(req: RdpLogonRequest, password: str, workdir: Path) -> RdpLogonResult:
             shot = run.shot("final")
             if shot:
                 shots.append(shot)
-        exit_code = _end(proc, display, wm_class)
+        if cancel.is_set():
+            _kill(proc)  # a stopped run: no polite close that could wait
+            exit_code = proc.returncode
+        else:
+            exit_code = _end(proc, display, wm_class)
         proc = None
         run.read_log()
         if not outcome:
@@ -276,16 +298,17 @@ def logon(req: RdpLogonRequest, password: str, workdir: Path) -> RdpLogonResult:
         screenshots=tuple(shots), recording=recorder.path if recorder and recorder.ok else None,
         freerdp_log=run.log_path.read_bytes() if run.log_path.exists() else b"",
         console=run.console_path.read_bytes() if run.console_path.exists() else b"", command=tuple(argv),
-        timings=timings, client_version=client_version(),
+        timings=timings, client_version=version,
     )
 
 
 def _watch(run: _Run, proc: subprocess.Popen[bytes], display: PrivateDisplay,
-           recorder: Recorder | None) -> tuple[str, str, list[str]]:
+           recorder: Recorder | None, cancel: threading.Event) -> tuple[str, str, list[str]]:
     """Poll log and screen until decided; ``("", "", [])`` when the client exited undecided."""
     req = run.req
     while True:
-        time.sleep(req.poll_interval)
+        if cancel.wait(req.poll_interval):
+            return "error", "cancelled: the run was stopped before the logon was decided", ["cancelled"]
         run.read_log()
         if proc.poll() is not None:
             return "", "", []
