@@ -2,8 +2,8 @@
 
 Everything a new case starts with — the authorization letter's copy, the journal with its
 ``case_created`` (and ``authorization_attached``) entry, and case.json — is written and fsync'd
-under hidden temporary names first, then renamed into place: the authorization folder, the
-journal, and case.json last. Renaming case.json is the commit point: a case folder is a case
+under hidden temporary names first, then renamed into place: the journal, the authorization
+folder, and case.json last. Renaming case.json is the commit point: a case folder is a case
 exactly when case.json is there, and by then its journal is complete.
 
 Faults leave one of two states. When the machine refuses a step (disk full, read-only,
@@ -104,9 +104,11 @@ def remove_leftovers(root: Path) -> None:
 
 
 def _commit(root: Path) -> None:
+    # The journal first: from then on a kill leaves what resume_creation completes (renaming the
+    # authorization first left a visible folder with no journal, which no later capture accepted).
+    os.rename(root / JOURNAL_TMP, root / JOURNAL_NAME)
     if (root / AUTHORIZATION_TMP).exists():
         os.rename(root / AUTHORIZATION_TMP, root / AUTHORIZATION_DIR)
-    os.rename(root / JOURNAL_TMP, root / JOURNAL_NAME)
     os.rename(root / CASE_TMP, root / CASE_FILE)  # the commit point
     diskio.fsync_path(root, directory=True)
 

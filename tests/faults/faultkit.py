@@ -228,3 +228,52 @@ def journal_has(case: Path, event: str, count: int = 1, **data: Any) -> Callable
 def skip_unless(condition: bool, why: str) -> None:
     if not condition:
         pytest.skip(why)
+
+
+# --- SIGKILL at a chosen moment: the process kills itself there ------------------------------------
+
+# Run as ``python -c KILLER AT ARGS...``: the AT-th step of the run is its last. A step is a case
+# write (half of its data reaches the file first, as when a kill lands mid-write) or either side of
+# a rename (case creation commits by renaming). A kill from outside lands on one of these moments
+# or between them; this way every one of them is tried.
+KILLER = """
+import os, signal, sys
+from evidence_kit.case import diskio
+
+at, steps = int(sys.argv[1]), 0
+real_write, real_rename = diskio.os_write, os.rename
+
+def step():
+    global steps
+    steps += 1
+    if steps == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def write(fd, data):
+    global steps
+    steps += 1
+    if steps == at:
+        real_write(fd, bytes(data[: max(1, len(data) // 2)]))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_write(fd, data)
+
+def rename(src, dst):
+    step()
+    real_rename(src, dst)
+    step()
+
+diskio.os_write, os.rename = write, rename
+sys.argv = ["evidence-kit", *sys.argv[2:]]
+from evidence_kit.cli import main
+main()
+"""
+
+
+def killed_at(at: int, args: list[Any], env: dict[str, str]) -> bool:
+    """Run the CLI with ``args`` until its ``at``-th step; True when it was killed there."""
+    done = subprocess.run([sys.executable, "-c", KILLER, str(at), *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    if done.returncode == -signal.SIGKILL:
+        return True
+    assert done.returncode in (0, 1), done.stderr
+    return False
