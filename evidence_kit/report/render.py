@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from evidence_kit.report.accounts import account_groups
 from evidence_kit.report.model import ISO_TIME, ReportData
 from evidence_kit.report.verification import JOURNAL_SCRIPT
 
@@ -40,6 +41,7 @@ def environment() -> Any:
         lstrip_blocks=False,
     )
     env.filters["shorttime"] = shorttime
+    env.globals["account_groups"] = account_groups  # the summary's "same account" table
     return env
 
 

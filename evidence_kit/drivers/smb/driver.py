@@ -78,9 +78,11 @@ class _Capture:
             facts["session"] = ("signed" if proof.session_signed else "not signed") + \
                 (", encrypted" if proof.session_encrypted else "")
         if server is not None:
+            # Both domain names: the report matches CORP\admin with admin@corp.example through them.
             facts.update(server_name=server.dns_computer or server.netbios_computer,
                          server_netbios=server.netbios_computer,
-                         server_domain=server.dns_domain or server.netbios_domain)
+                         server_domain=server.dns_domain or server.netbios_domain,
+                         server_netbios_domain=server.netbios_domain)
         if proof.server_guid:
             facts["server_guid"] = proof.server_guid
         opened = [s.share for s in proof.shares if s.ok]
