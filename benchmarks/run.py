@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "web": (["--logins", "20"], ["--logins", "6"]),
     "seal": (["--size", "2G"], ["--size", "256M", "--repeat", "1"]),
     "report": (["--targets", "200", "--shots", "5"], ["--targets", "30", "--shots", "3", "--no-pdf"]),
+    "import": (["--entries", "10000", "--rounds", "3"], ["--entries", "2000", "--rounds", "1"]),
     "handover": (["--targets", "200"], ["--targets", "30", "--repeat", "1", "--no-pdf"]),
     "schedule": (["--targets", "500", "--small", "50", "--servers", "4"],
                  ["--targets", "100", "--small", "20", "--servers", "2"]),

@@ -9,6 +9,7 @@ silently shifted column (a password landing in the ``url`` column would be writt
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from abc import abstractmethod
@@ -23,6 +24,7 @@ SECRET_NAME = re.compile(r"(?i)pass|secret|enable|pin\b|key|token|otp")
 TRUE = {"true", "yes", "1", "y", "archived"}
 
 
+@functools.cache
 def column(name: str) -> str:
     return " ".join(name.replace("\ufeff", "").split()).lower()
 
