@@ -21,18 +21,32 @@ def is_terminal() -> bool:
 
 
 class CaptureProgress:
-    """A rich progress bar on a terminal; one plain line per finished target otherwise."""
+    """A rich progress bar on a terminal; one plain line per finished target otherwise.
+
+    The bar starts with the first target, not before: secrets typed at ``prompt`` (asked before
+    the first connection) and a refusal to ask them get the terminal to themselves.
+    """
 
     def __init__(self, total: int, quiet: bool = False) -> None:
         self.total = total
         self.quiet = quiet
         self._lock = threading.Lock()
         self._done = 0
+        self._live = False
         self._progress: Any = None
         self._task: Any = None
 
     def __enter__(self) -> CaptureProgress:
-        if is_terminal() and not self.quiet:
+        self._live = is_terminal() and not self.quiet
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.stop()
+
+    def _bar(self) -> Any:
+        if self._progress is None and self._live:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
@@ -41,22 +55,21 @@ class CaptureProgress:
             )
             self._progress.start()
             self._task = self._progress.add_task("", total=self.total)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        return self._progress
 
     def started(self, target: Any) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, description=str(target.name))
+        with self._lock:
+            bar = self._bar()
+            if bar is not None:
+                bar.update(self._task, description=str(target.name))
 
     def finished(self, result: Any) -> None:
         with self._lock:
             self._done += 1
-            if self._progress is not None:
-                self._progress.advance(self._task)
-                self._progress.console.print(_line(result, markup=True))
+            bar = self._bar()
+            if bar is not None:
+                bar.advance(self._task)
+                bar.console.print(_line(result, markup=True))
             elif not self.quiet:
                 click.echo(f"[{self._done}/{self.total}] {_line(result, markup=False)}")
 

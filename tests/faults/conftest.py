@@ -52,7 +52,8 @@ def fault_sshd() -> Iterator[SshdTargets]:
     whose pre-auth banner is 250 KB."""
     if os.geteuid() != 0 or not Path(SSHD).exists():
         pytest.skip("needs root and OpenSSH sshd (apt-get install openssh-server)")
-    with SshdServer(roles=("linux", "banner_huge")) as targets:
+    # VERBOSE: sshd logs every connection, so a test can show that nothing reached it.
+    with SshdServer(roles=("linux", "banner_huge"), log_level="VERBOSE") as targets:
         yield targets
 
 

@@ -277,3 +277,46 @@ def killed_at(at: int, args: list[Any], env: dict[str, str]) -> bool:
         return True
     assert done.returncode in (0, 1), done.stderr
     return False
+
+
+def run_on_a_terminal(argv: list[Any], env: dict[str, str], stdin: str | None = None, answers: tuple[str, ...] = (),
+                      timeout: float = 60) -> tuple[int, str]:
+    """Run ``argv`` with a new pty as its controlling terminal (and stdout/stderr); its stdin is the pty
+    too, or the file ``stdin`` (a terminal is there, but standard input is redirected). Each time the
+    output gains a line ending in ': ' an answer is typed. Killed, and an AssertionError, after
+    ``timeout`` seconds: never a hang."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session leader with the pty as its controlling terminal
+        try:
+            if stdin is not None:
+                redirected = os.open(stdin, os.O_RDONLY)
+                os.dup2(redirected, 0)
+            os.execvpe(sys.executable, [sys.executable, "-m", "evidence_kit", *map(str, argv)], env)  # noqa: S606
+        finally:
+            os._exit(127)
+    output, answered = b"", 0
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                raise AssertionError(f"still running after {timeout:g} s (a hang): {output.decode(errors='replace')}")
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                output += chunk
+                if answered < len(answers) and output.rstrip(b" ").endswith(b":"):
+                    os.write(fd, answers[answered].encode() + b"\r")
+                    answered += 1
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace").replace("\r\n", "\n")
