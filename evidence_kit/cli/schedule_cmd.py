@@ -47,6 +47,9 @@ _options = apply([
     click.option("--user", help="Run as this user (User=)."),
     click.option("--timeout", default="4h", show_default=True, help="TimeoutStartSec= of one run."),
     click.option("--log", "log_file", type=click.Path(path_type=Path), help="Where the crontab line appends output."),
+    click.option("--credential", "credentials", multiple=True, metavar="NAME:FILE",
+                 help="systemd LoadCredential= (repeatable): the inventory reads it as "
+                      "file:/run/credentials/<name>.service/NAME."),
 ])
 
 
@@ -73,7 +76,8 @@ def build_schedule(inventory: Path, case_dir: Path | None, archive_dir: Path | N
                    tsa_cas: tuple[Path, ...], alerts_path: Path | None, junit_path: Path | None,
                    only: tuple[str, ...], concurrency: int, profile_dirs: tuple[Path, ...], every: str, at: str,
                    on_calendar: str | None, randomized_delay: int, name: str | None, env_file: Path | None,
-                   user: str | None, timeout: str, log_file: Path | None, **_: Any) -> Any:
+                   user: str | None, timeout: str, log_file: Path | None, credentials: tuple[str, ...] = (),
+                   **_: Any) -> Any:
     from evidence_kit.case.session import slug
     from evidence_kit.inventory import load_inventory
     from evidence_kit.profiles import ProfileRegistry
@@ -120,7 +124,16 @@ def build_schedule(inventory: Path, case_dir: Path | None, archive_dir: Path | N
         args += ["--only", target]
     for folder in profile_dirs:
         args += ["--profiles", str(folder.absolute())]
+    loaded_credentials = []
+    for item in credentials:
+        cred_name, sep, cred_file = item.partition(":")
+        if not sep or not cred_file:
+            raise UsageError(f"--credential {item!r}: give NAME:FILE")
+        if not Path(cred_file).is_file():
+            raise UsageError(f"--credential {cred_name}: {cred_file} is not a file")
+        loaded_credentials.append((cred_name, Path(cred_file).absolute()))
     return Schedule(
+        credentials=loaded_credentials,
         name=name, description=f"evidence-kit scheduled run: {inv.case.client} ({inventory.name})", run_args=args,
         working_dir=base, env_file=(env_file or Path("/etc/evidence-kit") / f"{name}.env").absolute(),
         env_names=sorted(env_names), every=every, at=at, on_calendar=on_calendar, randomized_delay=randomized_delay,

@@ -10,7 +10,10 @@ Why these choices:
   ``Environment=``): the inventory names them as references, and the unit loads the
   ``env:`` ones from an ``EnvironmentFile=`` (mode 0600, written by ``install`` with the
   names and empty values; fill them in). ``file:`` and ``keepass:`` references work as they
-  are. A ``prompt`` reference is refused here: a timer has no terminal.
+  are; ``--credential NAME:FILE`` adds systemd's ``LoadCredential=``, which the inventory
+  reads as ``file:/run/credentials/<unit>.service/NAME`` (the file is copied there for the run
+  only, readable by the service alone). A ``prompt`` reference is refused: a timer has no
+  terminal.
 * Every path is absolute, every argument quoted for systemd (``%`` and ``$`` doubled) or for
   the shell (crontab, where ``%`` is ``\\%``), so odd folder names survive.
 * Light hardening that cannot break a capture: ``NoNewPrivileges``, ``PrivateTmp``,
@@ -95,6 +98,7 @@ class Schedule:
     timeout: str = "4h"
     executable: list[str] = field(default_factory=default_executable)
     log_file: Path | None = None
+    credentials: list[tuple[str, Path]] = field(default_factory=list)  # LoadCredential= NAME, file
 
     def __post_init__(self) -> None:
         if not _UNIT_NAME.fullmatch(self.name):
@@ -107,6 +111,14 @@ class Schedule:
         self._hour, self._minute = int(match.group(1)), int(match.group(2))
         if self.on_calendar is not None and any(c in self.on_calendar for c in "\n\r"):
             raise UsageError("--on-calendar: one line")
+        for name, _ in self.credentials:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+                raise UsageError(f"--credential {name!r}: a credential name is letters, digits and _.- only")
+
+    @property
+    def credentials_dir(self) -> str:
+        """Where the service finds its credentials: inventories refer to file:THIS/NAME."""
+        return f"/run/credentials/{self.name}.service"
 
     @property
     def calendar(self) -> str:
@@ -136,6 +148,7 @@ class Schedule:
             f"WorkingDirectory={systemd_path(self.working_dir)}",
             f"EnvironmentFile={systemd_path(self.env_file)}",
         ]
+        lines += [f"LoadCredential={name}:{systemd_path(path)}" for name, path in self.credentials]
         if self.user:
             lines.append(f"User={self.user}")
         lines += [

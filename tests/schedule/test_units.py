@@ -108,8 +108,10 @@ def test_install_writes_verified_units_and_a_private_env_file(inventory: Path, r
                                                                tmp_path: Path) -> None:
     units, env_file = tmp_path / "system", tmp_path / "etc" / "contoso.env"
     units.mkdir()
+    credential = tmp_path / "router password"
+    credential.write_text("kept by systemd, not in the unit\n")
     args = ["schedule", "install", str(inventory), "--sign-key", str(run_keys.sign_key), "--unit-dir", str(units),
-            "--env-file", str(env_file), "--every", "daily", "--at", "01:30"]
+            "--env-file", str(env_file), "--every", "daily", "--at", "01:30", "--credential", f"router_pw:{credential}"]
     proc = cli(args, dict(os.environ), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "systemd-analyze verify: clean" in proc.stdout and "systemctl enable --now" in proc.stdout
@@ -117,6 +119,8 @@ def test_install_writes_verified_units_and_a_private_env_file(inventory: Path, r
     checked = _verify(units, name)
     assert checked.returncode == 0 and checked.stderr == ""
     assert (units / f"{name}.service").stat().st_mode & 0o777 == 0o644
+    service = (units / f"{name}.service").read_text()
+    assert f"LoadCredential=router_pw:{credential}" in service and "kept by systemd" not in service
     assert env_file.stat().st_mode & 0o777 == 0o600 and env_file.parent.stat().st_mode & 0o777 == 0o700
     assert [line for line in env_file.read_text().splitlines() if not line.startswith("#")] == [
         "FW_PW=", "HOOK_SECRET=", "HOOK_URL=", "ROUTER_PW="]
