@@ -169,8 +169,8 @@ class SourceFormat(ABC):
     def secrets(self, probe: Probe) -> dict[str, Mapping[str, str]]:
         """Entry id -> its non-empty secret values (what capture resolves references from)."""
         book: dict[str, Mapping[str, str]] = {}
-        for record in self.records(probe):
-            book[record.entry.id] = {k: v for k, v in record.values.items() if v}
+        for record in self.records(probe):  # a duplicate id reads the first (import says so)
+            book.setdefault(record.entry.id, {k: v for k, v in record.values.items() if v})
         return book
 
     def error(self, probe: Probe, problem: str, where: str | None = None) -> SourceError:

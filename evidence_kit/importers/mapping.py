@@ -77,12 +77,17 @@ class Mapper:
         self.label = label
         self.names = Names()
         self._profiles: dict[str, ProfileBase] = {}
+        self._ids: set[str] = set()
 
     def decide(self, entry: Entry) -> Decision:
         place = place_of(entry.url)
         if PLACEHOLDER in place.path:
             place = Place(place.scheme, place.host, place.port, "/")
         draft = self._common(entry)
+        if entry.id in self._ids:  # the reference resolves to the first entry with this id
+            return self._review(entry, draft, "duplicate id in the source (its references would read an "
+                                "earlier entry)", place)
+        self._ids.add(entry.id)
         if entry.archived:
             return self._review(entry, draft, "archived, trashed or in the recycle bin in the source", place)
         if not entry.login:

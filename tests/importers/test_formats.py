@@ -147,3 +147,37 @@ def test_bitwarden_csv_ids_survive_a_reordered_export(tmp_path: Path, run_cli: A
     refs = [sorted(str(t.password) for t in load_inventory(s.path.parent / "inv.yaml", ProfileRegistry()).targets)
             for s in (first, second)]
     assert refs[0] == refs[1]
+
+
+def test_duplicate_ids_are_left_for_review(tmp_path: Path, run_cli: Any) -> None:
+    items = [s for s in samples.specs() if s.client == samples.CONTOSO][:2]
+    sample = samples.write("hudu_json", tmp_path / "export", items)
+    doc = json.loads(sample.path.read_text())
+    doc["asset_passwords"][1]["id"] = doc["asset_passwords"][0]["id"]  # pages joined twice, say
+    sample.path.write_text(json.dumps(doc))
+    res = run_cli("import", sample.path, "-o", tmp_path / "inv.yaml")
+    assert res.exit_code == 0 and "duplicate id" in res.stdout
+    inventory = load_inventory(tmp_path / "inv.yaml", ProfileRegistry())
+    assert [t.profile for t in inventory.targets] == ["cisco_ios"]
+
+
+def test_kdbx_with_a_key_file(tmp_path: Path, run_cli: Any) -> None:
+    from pykeepass import create_database
+
+    keyfile = tmp_path / "export" / "vault.keyx"
+    keyfile.parent.mkdir()
+    keyfile.write_bytes(b"0123456789abcdef" * 4)
+    spec = samples.Spec("Core router (Cisco)", "10.0.0.1", "admin", "cisco_ios")
+    db = create_database(str(tmp_path / "export" / "vault.kdbx"), password=None, keyfile=str(keyfile))
+    db.add_entry(db.add_group(db.root_group, "Contoso"), spec.title, spec.username, spec.password, url=spec.url)
+    db.save()
+    out = tmp_path / "export" / "inv.yaml"
+    res = run_cli("import", tmp_path / "export" / "vault.kdbx", "--keyfile", keyfile, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    inventory = load_inventory(out, ProfileRegistry())
+    assert inventory.case.sources["kdbx"].keyfile == Path("vault.keyx")  # beside the inventory: relative
+    target = inventory.targets[0]
+    resolver = SecretResolver(environ={}, base_dir=out.parent, sources=inventory.case.sources)
+    assert target.password is not None
+    assert resolver.resolve(target.password, "x").reveal() == spec.password
+    assert_no_secrets(out, [str(spec.password)])
