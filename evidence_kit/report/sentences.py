@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evidence_kit.report.driver_sentences import DRIVER_SENTENCES
+from evidence_kit.report.windows_sentences import WINDOWS_SENTENCES
 from evidence_kit.report.wording import Facts, in_parens, joined, quoted, short, summarize
 
 # The words for each outcome (evidence_kit/case/outcome.py), for the cover and the timeline.
@@ -125,6 +126,7 @@ SENTENCES: dict[str, Callable[[Facts], str]] = {
     "target_finished": _target_finished, "artifact_added": _artifact_added,
     "credential_commitment": _credential_commitment,
     **DRIVER_SENTENCES,
+    **WINDOWS_SENTENCES,  # the rdp and smb drivers
 }
 
 
