@@ -151,7 +151,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(archives) == 1 and (folder / (archives[0].name + ".receipt.json")).exists()
     report = folder / "report.html"
     assert report.exists() and "demo-router" in report.read_text()
-    assert "env:DEMO_RTR_PW" in (folder / "inventory.yaml").read_text()
+    assert "password: bitwarden:" in (folder / "inventory.yaml").read_text()  # imported: references, not values
 
 
 def test_demo_in_process_with_web_leaks_no_secret(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 """``evidence-kit demo``: the whole flow on local targets started inside this process.
 
 No set-up, no root: an SSH device built on paramiko's server API and, when a browser is
-available, a local web admin portal with a TOTP second step are captured with a correct and a
-wrong credential; the case is sealed (signed, time-stamped by a local ``openssl ts`` authority
-when openssl is installed, encrypted to a demo client key), verified, and reported. Everything
-lands in one folder, which the demo prints.
+available, a local web admin portal with a TOTP second step. Their credentials (a correct and a
+wrong one each) start in a Bitwarden-style export (age-encrypted) that ``import`` turns into the
+inventory; they are captured, the case is sealed (signed, time-stamped by a local ``openssl ts``
+authority when openssl is installed, encrypted to a demo client key), verified and reported,
+then handed over to a demo new provider's OpenSSH key, the credential package is checked
+against the evidence and the transmittal acknowledged (evidence_kit/demo/handover.py).
+Everything lands in one folder, which the demo prints.
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.capture import CaptureResult, Progress, capture
+from evidence_kit.demo.handover import (
+    EXPORT,
+    NETWORK_FOLDER,
+    WEB_FOLDER,
+    VaultItem,
+    hand_over,
+    import_inventory,
+    write_export,
+)
 from evidence_kit.drivers.base import RunOptions
 from evidence_kit.errors import BrowserNotFoundError
 from evidence_kit.inventory import load_inventory
@@ -34,6 +46,8 @@ class DemoResult:
     archive: Path | None = None
     report: Path | None = None
     verified: bool = False
+    handover: Path | None = None
+    handed_over: bool = False  # package checked against the evidence, transmittal acknowledged
     notes: list[str] = field(default_factory=list)
     # The demo's own random credentials, so a caller (the tests) can scan the evidence for them.
     used_secrets: list[Secret] = field(default_factory=list)
@@ -41,7 +55,7 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         # The wrong-credential targets are meant to fail; the demo succeeds when the flow does.
-        return self.capture is not None and self.archive is not None and self.verified
+        return self.capture is not None and self.archive is not None and self.verified and self.handed_over
 
 
 AUTHORIZATION = """\
@@ -53,20 +67,6 @@ evidence that each credential works, and to give the sealed evidence to Contoso 
 
 Signed: ______________________  (client)        Signed: ______________________  (provider)
 """
-
-
-def _inventory_yaml(targets: list[str], recipient: str) -> str:
-    return (
-        "# Written by `evidence-kit demo`. Secrets are references (env:...), never values.\n"
-        "case:\n"
-        "  client: Contoso Ltd (demo)\n"
-        "  provider: Example MSP (demo)\n"
-        "  technician: Demo Technician\n"
-        "  purpose: evidence-kit demonstration handover\n"
-        "  authorization: authorization-letter.txt\n"
-        f"  recipients: [{recipient}]\n"
-        "targets:\n" + "".join(targets)
-    )
 
 
 @contextlib.contextmanager
@@ -121,36 +121,33 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
     made = keys.generate(folder / "keys")
     echo(f"demo keys in {made.folder}: client recipient {made.recipient}, signer {made.signer_fingerprint}")
 
-    env: dict[str, str] = {}
     portal_browser = False
     with DemoDevice() as device, _web_portal(echo, web) as portal, \
             _time_stamp_authority(folder / "tsa", echo) as tsa:
-        env.update({"DEMO_RTR_PW": device.password, "DEMO_RTR_ENABLE": device.enable_secret,
-                    "DEMO_RTR_WRONG": device.password + "-wrong"})
         echo(f"demo SSH device on {device.host}:{device.port} (host key {device.fingerprint})")
-        targets = [
-            f"  - {{name: demo-router, profile: cisco_ios, host: {device.host}, port: {device.port},\n"
-            f"     username: {device.username}, password: env:DEMO_RTR_PW, enable_secret: env:DEMO_RTR_ENABLE,\n"
-            f"     host_key: '{device.fingerprint}'}}\n",
-            f"  - {{name: demo-router-wrong-password, profile: cisco_ios, host: {device.host}, port: {device.port},\n"
-            f"     username: {device.username}, password: env:DEMO_RTR_WRONG}}\n",
+        uri = f"ssh://{device.host}:{device.port}"
+        items = [
+            VaultItem("demo-router", NETWORK_FOLDER, uri, device.username, device.password,
+                      enable_secret=device.enable_secret),
+            VaultItem("demo-router-wrong-password", NETWORK_FOLDER, uri, device.username, device.password + "-wrong"),
         ]
         if portal is not None:
             portal_browser = True
-            env.update({"DEMO_WEB_PW": portal.password, "DEMO_WEB_TOTP": portal.totp_seed,
-                        "DEMO_WEB_WRONG": portal.wrong_password})
-            targets += [
-                f"  - {{name: demo-portal, profile: demo_portal_web, url: '{portal.url}',\n"
-                f"     username: {portal.username}, password: env:DEMO_WEB_PW, totp: env:DEMO_WEB_TOTP}}\n",
-                f"  - {{name: demo-portal-wrong-password, profile: demo_portal_web, url: '{portal.url}',\n"
-                f"     username: {portal.username}, password: env:DEMO_WEB_WRONG, totp: env:DEMO_WEB_TOTP}}\n",
+            items += [
+                VaultItem("demo-portal", WEB_FOLDER, portal.url, portal.username, portal.password, portal.totp_seed),
+                VaultItem("demo-portal-wrong-password", WEB_FOLDER, portal.url, portal.username,
+                          portal.wrong_password, portal.totp_seed),
             ]
-        result.used_secrets = [Secret(v, f"env:{k}") for k, v in env.items()]
+        result.used_secrets = [Secret(v, f"vault item {i.name}") for i in items
+                               for v in (i.password, i.totp, i.enable_secret) if v]
         (folder / "authorization-letter.txt").write_text(AUTHORIZATION.format(day=stamp[:8]), encoding="utf-8")
-        inventory_path = folder / "inventory.yaml"
-        inventory_path.write_text(_inventory_yaml(targets, made.recipient), encoding="utf-8")
+        (folder / "vault").mkdir()
+        export = folder / "vault" / EXPORT
+        write_export(export, items, made.recipient)
+        inventory_path = import_inventory(folder, export, made.identity, made.recipient, "authorization-letter.txt",
+                                          portal is not None, echo)
         inventory = load_inventory(inventory_path, ProfileRegistry())
-        resolver = SecretResolver(environ=env, base_dir=folder)
+        resolver = SecretResolver(environ={}, base_dir=folder, sources=inventory.case.sources)
 
         def finished(r: Any) -> None:
             echo(f"  {r.name}: {r.outcome.value} - {r.detail}")
@@ -165,21 +162,25 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
         roots = load_roots(root_files)
         sealed = seal(SealOptions(case_dir=result.capture.case_root, output=archive, sign_key=made.signing_key,
                                   tsa_urls=[tsa.url] if tsa else [], tsa_roots=roots))
-    result.archive = archive
-    echo(f"sealed: {archive} (sha256 {sealed.sha256}); public receipt {sealed.receipt}")
-    for stamp_info in sealed.timestamps:
-        echo(f"  trusted time {stamp_info['time']} from {stamp_info['tsa_name'] or stamp_info['tsa']}")
+        echo(f"sealed: {archive} (sha256 {sealed.sha256}); public receipt {sealed.receipt}")
+        for stamp_info in sealed.timestamps:
+            echo(f"  trusted time {stamp_info['time']} from {stamp_info['tsa_name'] or stamp_info['tsa']}")
+        result.archive = archive
 
-    identities = keys.load_identities(made.identity)
-    checks = verify(VerifyOptions(archive=archive, identities=identities,
-                                  trust_key=keys.load_public_key(made.signing_public), tsa_roots=roots))
-    result.verified = checks.ok
-    width = max(len(c.name) for c in checks.checks)
-    for c in checks.checks:
-        echo(f"  {c.status.value:<11} {c.name:<{width}}  {c.detail}")
-    echo("verification: ALL CHECKS PASSED" if checks.ok else "verification: FAILED")
+        identities = keys.load_identities(made.identity)
+        checks = verify(VerifyOptions(archive=archive, identities=identities,
+                                      trust_key=keys.load_public_key(made.signing_public), tsa_roots=roots))
+        result.verified = checks.ok
+        width = max(len(c.name) for c in checks.checks)
+        for c in checks.checks:
+            echo(f"  {c.status.value:<11} {c.name:<{width}}  {c.detail}")
+        echo("verification: ALL CHECKS PASSED" if checks.ok else "verification: FAILED")
+        result.report = _report(archive, folder, made, root_files, echo, pdf=portal_browser)
 
-    result.report = _report(archive, folder, made, root_files, echo, pdf=portal_browser)
+        # The handover itself, while the local TSA still runs (the transmittal is time-stamped too).
+        handed = hand_over(folder, result.capture.case_root, inventory_path, made.signing_key,
+                           [tsa.url] if tsa else [], roots, portal_browser, echo)
+        result.handover, result.handed_over = handed.folder, handed.ok
     echo(f"everything is in {folder}")
     return result
 
