@@ -200,20 +200,22 @@ def _is_ip(host: str) -> bool:
 
 def fetch_chain(
     host: str, port: int, server_name: str | None = None, timeout: float = 10.0,
-    cafile: str | None = None,
+    cafile: str | None = None, address: tuple[str, int] | None = None,
 ) -> TlsInfo:
     """Connect, handshake, and describe the server's TLS identity.
 
     First with verification (system trust store, host name checked); when that fails for a
     certificate reason, once more without, so an untrusted chain is still recorded with the
-    reason. Connection errors (``OSError``, ``TimeoutError``) go to the caller.
+    reason. Connection errors (``OSError``, ``TimeoutError``) go to the caller. ``address`` is
+    where to connect when that is not ``host:port`` (a local forward through a jump host or
+    proxy, evidence_kit/route/bridge.py); the server name and the checks stay ``host``'s.
     """
     sni = server_name or (None if _is_ip(host) else host)
     verify_ctx = ssl.create_default_context(cafile=cafile)
     if sni is None:
         verify_ctx.check_hostname = True  # IP addresses are checked against the SAN too
     try:
-        return _handshake(host, port, sni or host, verify_ctx, timeout, verified=True)
+        return _handshake(host, port, sni or host, verify_ctx, timeout, verified=True, address=address)
     except ssl.SSLCertVerificationError as exc:
         reason = exc.verify_message or str(exc)
     except ssl.CertificateError as exc:  # pragma: no cover - older Pythons
@@ -221,14 +223,14 @@ def fetch_chain(
     open_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     open_ctx.check_hostname = False
     open_ctx.verify_mode = ssl.CERT_NONE
-    return _handshake(host, port, sni, open_ctx, timeout, verified=False, verify_error=reason)
+    return _handshake(host, port, sni, open_ctx, timeout, verified=False, verify_error=reason, address=address)
 
 
 def _handshake(
     host: str, port: int, sni: str | None, ctx: ssl.SSLContext, timeout: float, verified: bool,
-    verify_error: str | None = None,
+    verify_error: str | None = None, address: tuple[str, int] | None = None,
 ) -> TlsInfo:
-    with socket.create_connection((host, port), timeout=timeout) as raw:
+    with socket.create_connection(address or (host, port), timeout=timeout) as raw:
         with ctx.wrap_socket(raw, server_hostname=sni) as sock:
             return info_from_socket(sock, host, port, sni, verified, verify_error)
 

@@ -17,10 +17,10 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from evidence_kit.profiles.base import Model, ProfileBase, check_regex
-from evidence_kit.profiles.target import TargetBase, TargetProblem
+from evidence_kit.profiles.target import RoutedTarget, TargetBase, TargetProblem
 
 
-class WebTarget(TargetBase):
+class WebTarget(RoutedTarget):
     """An inventory target captured in a browser: the shared fields (url, username, password,
     totp, certificate pin, secrets) are all a web login needs."""
 

@@ -246,7 +246,75 @@ def _copy(src: Any, dst: Any) -> None:
 
 
 def _close(item: Any) -> None:
+    # shutdown() first: close() alone does not end a connection another thread is blocked
+    # reading (Linux keeps it open until that recv returns), so the browser would never see the
+    # end of a response and wait on a reused keep-alive connection forever.
+    if isinstance(item, socket.socket):
+        try:
+            item.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
     try:
         item.close()
     except Exception:  # noqa: S110 - the other side may have gone first
         pass
+
+
+class BrowserRoute:
+    """A web target's route, open for the browser: hops/proxy up, the CONNECT bridge listening.
+
+    Made in a worker thread before the browser context (hop logins block); the web driver gives
+    :attr:`proxy` to the context and :meth:`forward` to its own TLS handshake, and calls
+    :meth:`close` when the login ends (journals ``bridge_closed`` with what the browser asked for).
+    """
+
+    def __init__(self, session: Any, opened: Any, dialer: Any) -> None:
+        self.session, self.opened, self.dialer = session, opened, dialer
+        self.bridge = ConnectBridge(opened.stream)
+        session.add_secret(self.bridge.token)  # never in a trace, HAR or journal
+        self._forwards: list[LocalForward] = []
+
+    @classmethod
+    def open(cls, session: Any, route: Any, timeouts: Any, host: str, port: int) -> BrowserRoute | None:
+        """None for a direct route; else the route opened and ``host:port`` reached once through
+        it (journaled as ``route_connected``), so a hop that cannot reach the site ends the target
+        before a browser starts."""
+        if route is None or route.direct:
+            return None
+        from evidence_kit.route.dial import RouteDialer
+
+        dialer = RouteDialer()
+        opened = None
+        try:
+            opened = dialer.open(session, route, timeouts)
+            _close(opened.connect(host, port))
+            made = cls(session, opened, dialer)
+        except BaseException:
+            if opened is not None:
+                opened.close()
+            dialer.close()
+            raise
+        session.event("bridge_opened", {"listen": made.bridge.address, "kind": "HTTP CONNECT proxy for the browser",
+                                        "note": "the browser asks for the real URL; each connection goes out "
+                                                "through the route (Host, TLS name and certificate unchanged)"})
+        return made
+
+    @property
+    def proxy(self) -> dict[str, str]:
+        return self.bridge.playwright_proxy
+
+    def forward(self, host: str, port: int, limit: int = 2) -> LocalForward:
+        """A local forward to ``host:port`` for our own TLS handshake (two tries: verified, then not)."""
+        fwd = LocalForward(self.opened.stream, (host, port), limit=limit)
+        self._forwards.append(fwd)
+        return fwd
+
+    def close(self) -> None:
+        for fwd in self._forwards:
+            fwd.close()
+        self.bridge.close()
+        try:
+            self.session.event("bridge_closed", {"listen": self.bridge.address, **self.bridge.tally.as_dict()})
+        finally:
+            self.opened.close()
+            self.dialer.close()

@@ -26,6 +26,7 @@ from evidence_kit.drivers.web.steps import StepRunner, http_credentials
 from evidence_kit.drivers.web.tls import ServerCertificate
 from evidence_kit.drivers.web.waits import Waiter
 from evidence_kit.profiles.web import GotoStep
+from evidence_kit.route.bridge import BrowserRoute
 
 LIMITED_WORDS = ("limited", "user", "read-only", "readonly", "operator")
 NET_UNREACHABLE = re.compile(
@@ -59,6 +60,7 @@ class TargetLogin:
         self.cert = ServerCertificate(config)
         self.evidence = EvidenceWriter(config, resources.video, self.cert)
         self.manual_steps: list[int] = []  # indexes of steps the technician did (len(steps): the end)
+        self.route: BrowserRoute | None = None  # jump hosts / proxy (evidence_kit/route/bridge.py)
 
     async def run(self) -> Ending:
         outcome, detail = Outcome.ERROR, ""
@@ -75,6 +77,8 @@ class TargetLogin:
                 await self.evidence.wrap_up()
             finally:
                 shutil.rmtree(self.config.work, ignore_errors=True)
+                if self.route is not None:
+                    await asyncio.to_thread(self.route.close)
         data: dict[str, Any] = {}
         if self.manual_steps:
             data["manual_steps"] = self.manual_steps
@@ -88,6 +92,9 @@ class TargetLogin:
         parts = urlsplit(cfg.base_url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.route = await asyncio.to_thread(BrowserRoute.open, cfg.session, cfg.target.route, cfg.target.timeouts,
+                                             host, port)
+        self.cert.route = self.route
         if parts.scheme == "https":
             await self.cert.handshake(host, port)
         elif cfg.target.certificate:
@@ -114,6 +121,8 @@ class TargetLogin:
             "locale": "en-US",
             "timezone_id": "UTC",
         }
+        if self.route is not None:
+            kwargs["proxy"] = self.route.proxy  # every connection of the context goes through the route
         credentials = http_credentials(cfg)
         if credentials is not None:
             kwargs["http_credentials"] = credentials

@@ -24,6 +24,7 @@ from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.base import end
 from evidence_kit.drivers.tls import TlsInfo, cert_sha256, check_pin, fetch_chain, judge
 from evidence_kit.drivers.web.state import TargetConfig, journal
+from evidence_kit.route.bridge import BrowserRoute
 
 
 class ServerCertificate:
@@ -34,6 +35,7 @@ class ServerCertificate:
         self.info: TlsInfo | None = None  # our handshake's chain (https only)
         self.browser_leaf: str | None = None  # SHA-256 of the leaf the browser got
         self._cdp: Any = None
+        self.route: BrowserRoute | None = None  # set by login.py when the site is behind hops/a proxy
 
     @property
     def browser_may_ignore_errors(self) -> bool:
@@ -45,16 +47,24 @@ class ServerCertificate:
         """Fetch, record and judge the chain; end the target if it is not to be trusted."""
         cfg = self.config
         session = cfg.session
+        forward = self.route.forward(host, port) if self.route is not None else None
         try:
-            info = await asyncio.to_thread(fetch_chain, host, port, None, float(cfg.target.timeouts.connect))
+            info = await asyncio.to_thread(fetch_chain, host, port, None, float(cfg.target.timeouts.connect), None,
+                                           ("127.0.0.1", forward.port) if forward else None)
         except TimeoutError:
             end(Outcome.UNREACHABLE, f"TLS connect to {host}:{port} timed out")
         except ssl.SSLError as exc:
             end(Outcome.ERROR, f"TLS handshake with {host}:{port} failed: {exc.reason or exc}")
         except OSError as exc:
             end(Outcome.UNREACHABLE, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+        finally:
+            if forward is not None:
+                forward.close()
         self.info = info
         record = info.record()
+        if forward is not None:  # the peer seen is the local forward; the server is what the route reached
+            record["through_route"] = f"local forward {forward.address} -> {host}:{port} (see route_connected)"
+            info.peer_ip, info.peer_port = host, port
         # One trust decision for every TLS driver (web, LDAP): pin, system trust, or allowance.
         decision = judge(info, cfg.target.certificate, cfg.target.allow_self_signed)
         pin = check_pin(info, cfg.target.certificate)
