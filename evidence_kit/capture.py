@@ -247,10 +247,13 @@ def previous_outcomes(case_root: Path) -> dict[str, str]:
     from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 
     path = Path(case_root) / JOURNAL_NAME
-    if not path.exists() or not check_journal(path).ok:
-        return {}
     out: dict[str, str] = {}
-    for entry in read_entries(path):
-        if entry.get("event") == "target_finished" and entry.get("target"):
-            out[entry["target"]] = str(entry["data"].get("outcome"))
+    try:
+        if not path.exists() or not check_journal(path).ok:
+            return {}
+        for entry in read_entries(path):
+            if entry.get("event") == "target_finished" and entry.get("target"):
+                out[entry["target"]] = str(entry["data"].get("outcome"))
+    except OSError:
+        return {}  # unreadable: opening the case says why, in the machine's words
     return out

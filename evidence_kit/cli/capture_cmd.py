@@ -18,7 +18,9 @@ def _pause(message: str) -> None:
 
 _capture_options = apply([
         click.argument("inventory", type=click.Path(path_type=Path)),
-        click.option("--case", "case_dir", type=click.Path(path_type=Path),
+        # readable=False: a folder we may not read is the machine's condition, said by the case in
+        # one line (permission denied, the path), not Click's three-line usage error.
+        click.option("--case", "case_dir", type=click.Path(path_type=Path, readable=False),
                      help="Case folder (created, or appended to). Default: cases/<client>-<date>."),
         click.option("--only", multiple=True, metavar="NAME", help="Capture only this target (repeatable)."),
         click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
@@ -141,6 +143,7 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
 
     passphrase = env_value("--passphrase-env", passphrase_env).encode("utf-8") if passphrase_env else None
     load_signing_key(sign_key)  # a bad key is bad input: refuse before capturing anything
+    _archive_folder(archive_dir)  # so is a folder the archive cannot be written to
     roots = load_roots(list(tsa_cas))
     p = _prepare(**kwargs)
     if passphrase is None and not (recipients or p.inventory.case.recipients):
@@ -166,6 +169,26 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
         click.echo(f"receipt: {result.seal.receipt}")
     print_run_extras(result, quiet=kwargs["as_json"])
     return result
+
+
+def _archive_folder(folder: Path) -> None:
+    """Make the archive folder now, or say in the machine's words why not (before any capture)."""
+    import errno
+    import os
+
+    from evidence_kit.errors import machine_error
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
+            raise OSError(code, os.strerror(code), str(folder))
+    except OSError as exc:
+        err = machine_error(exc, folder, "preparing the archive folder", "choose --archive-dir you can write to; "
+                            "nothing was captured")
+        if err is None:
+            raise
+        raise err from exc
 
 
 @click.command()
