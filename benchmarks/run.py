@@ -23,6 +23,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     # name: (full-size arguments, --quick arguments)
     "cli": (["--runs", "21"], ["--runs", "7"]),
     "ssh": (["--targets", "100", "--concurrency", "16", "--rounds", "2"], ["--targets", "30", "--concurrency", "8"]),
+    # 100 SSH targets behind one jump host (network namespaces: root), pooled and not, vs paramiko
+    "jump": (["--targets", "100", "--concurrency", "16", "--rounds", "2"], ["--targets", "30", "--concurrency", "8"]),
     "web": (["--logins", "20"], ["--logins", "6"]),
     "seal": (["--size", "2G"], ["--size", "256M", "--repeat", "1"]),
     "report": (["--targets", "200", "--shots", "5"], ["--targets", "30", "--shots", "3", "--no-pdf"]),
