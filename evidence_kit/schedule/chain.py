@@ -14,9 +14,10 @@ the two can differ). ``previous`` is null for the first. The hash is of the prev
 file as written, so ``sha256sum`` checks a link by hand.
 
 Where "previous" comes from: the case journal's last ``run_sealed`` entry (evidence_kit/
-schedule/record.py) when there is one -- so deleting the newest archive before the next run
-does not let that run link past it -- else the newest chained receipt of the same case in the
-archive folder. :mod:`.chain_verify` checks a folder of them as one history.
+schedule/record.py) -- so deleting the newest archive before the next run does not let that
+run link past it -- or the newest chained receipt of the same case in the archive folder when
+that one is further along (its journal entry could not be written). :mod:`.chain_verify`
+checks a folder of them as one history.
 """
 
 from __future__ import annotations
@@ -87,23 +88,32 @@ def sealed_record(receipt_path: Path, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def previous_link(case_root: Path, archive_dir: Path, case_id: str) -> Link:
-    """The run the next archive of ``case_id`` follows (see the module docstring)."""
-    from_journal = _from_journal(Path(case_root))
-    if from_journal is not None:
-        name = str(from_journal.get("receipt"))
+    """The run the next archive of ``case_id`` follows (see the module docstring).
+
+    The journal's record and the folder's newest receipt normally agree. When they do not, the
+    higher position wins: a folder behind the journal lost its newest run (linked to all the
+    same, so verify shows it missing); a folder ahead of it holds a seal whose journal entry
+    could not be written (a busy or full case), which is still the run before.
+    """
+    recorded = _from_journal(Path(case_root))
+    found = _from_folder(Path(archive_dir), case_id)
+    if recorded is not None and (found is None or int(recorded.get("position") or 0) >= found.position):
+        name = str(recorded.get("receipt"))
         present = Path(archive_dir) / name
         warning = None
         if not present.is_file():
             warning = (f"the case journal names {name} as the last sealed run, but {archive_dir} does not hold it: "
                        "this run links to it all the same, so verify --chain will show it missing")
-        elif file_sha256(present) != from_journal.get("receipt_sha256"):
+        elif file_sha256(present) != recorded.get("receipt_sha256"):
             warning = (f"{present} is not the receipt the case journal recorded for the last sealed run: this run "
                        "links to the recorded one, so verify --chain will show it replaced")
-        return Link(name, str(from_journal.get("receipt_sha256")), str(from_journal.get("archive")),
-                    str(from_journal.get("archive_sha256")), int(from_journal.get("position") or 0), "journal",
-                    warning)
+        return Link(name, str(recorded.get("receipt_sha256")), str(recorded.get("archive")),
+                    str(recorded.get("archive_sha256")), int(recorded.get("position") or 0), "journal", warning)
+    return found or Link()
+
+
+def _from_folder(folder: Path, case_id: str) -> Link | None:
     newest: tuple[int, Path, dict[str, Any]] | None = None
-    folder = Path(archive_dir)
     for path in sorted(folder.glob(f"*{RECEIPT_SUFFIX}")) if folder.is_dir() else []:
         body = read_receipt(path)
         chain = (body or {}).get("chain")
@@ -113,7 +123,7 @@ def previous_link(case_root: Path, archive_dir: Path, case_id: str) -> Link:
         if newest is None or position > newest[0]:
             newest = (position, path, body)
     if newest is None:
-        return Link()
+        return None
     position, path, body = newest
     return Link(path.name, file_sha256(path), str(body["archive"]["name"]), str(body["archive"]["sha256"]),
                 position, "folder")

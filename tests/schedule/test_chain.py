@@ -259,3 +259,26 @@ def test_history_from_the_case_and_from_the_archive_folder(history: Built, run_k
     assert [r["archive"] for r in view["runs"]] == history.names
     assert_no_secrets(history.folder, [v for k, v in history.env.items() if k.startswith("EKT_")])
 
+
+
+def test_the_next_run_links_to_the_furthest_of_journal_and_folder(history: Built, copy: Path,
+                                                                 tmp_path: Path) -> None:
+    from evidence_kit.case.journal import check_journal
+    from evidence_kit.schedule.chain import previous_link
+
+    case_id = json.loads((history.case / "case.json").read_text())["case_id"]
+    newest = history.names[3]
+    (copy / newest).unlink()
+    (copy / f"{newest}.receipt.json").unlink()
+    link = previous_link(history.case, copy, case_id)  # the newest was deleted: still linked to
+    assert (link.source, link.position, link.archive) == ("journal", 4, newest)
+    assert link.warning and "does not hold it" in link.warning
+
+    case = tmp_path / "case"
+    shutil.copytree(history.case, case)
+    lines = (case / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    assert b'"event":"run_sealed"' in lines[-1]
+    (case / "journal.jsonl").write_bytes(b"".join(lines[:-1]))  # the last seal never reached the journal
+    assert check_journal(case / "journal.jsonl").ok
+    link = previous_link(case, history.archives, case_id)
+    assert (link.source, link.position, link.archive, link.warning) == ("folder", 4, newest, None)
