@@ -1,4 +1,4 @@
-"""RDP logon to screenshot: evidence-kit's RDP layer against a bare xfreerdp script, same run, same server.
+"""RDP logon to screenshot: evidence-kit's RDP driver (a capture run) against a bare xfreerdp script, same server.
 
 Run (as root: it starts xrdp and creates throw-away users, removed afterwards):
 
@@ -7,10 +7,13 @@ Run (as root: it starts xrdp and creates throw-away users, removed afterwards):
 
 Variants, each over the same N accounts (xrdp: one user per logon, so concurrent logons never
 share a session; a first unmeasured pass starts their sessions, so every variant reconnects):
-  ours         evidence_kit.drivers.rdp: negotiate probe (certificate + security mode), private Xvfb with
-               a cookie, xfreerdp with the password on stdin and the probed certificate pinned,
-               log and frames watched until the desktop is painted and stable for ``settle``
-               (default 2 s) and the logon confirmed, PNG screenshot, clean disconnect;
+  ours         the product: evidence_kit.capture.capture() with an inventory of N rdp targets
+               (RdpDriver, evidence_kit/drivers/rdp/driver.py) into a fresh case at the same
+               concurrency: negotiate probe, certificate artifact and trust decision, private Xvfb
+               with a cookie, xfreerdp with the password on stdin and the probed certificate
+               pinned, log and frames watched until the desktop is painted and stable for
+               ``settle`` (2 s) and the logon confirmed, original + stamped screenshot, FreeRDP log
+               and console through the redactor, journal with commitments, clean disconnect;
   ours-settle  the same with settle 0.5 s (how much of "ours" is the stability wait);
   bare         a script: Xvfb -displayfd, xfreerdp /cert:ignore with the password on stdin, poll
                the screen until the known desktop colour covers it, one PNG, SIGTERM (the floor:
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,19 +40,41 @@ sys.path.insert(0, str(ROOT))
 WIDTH, HEIGHT = 1024, 768
 
 
-def ours(target: dict, settle: float) -> tuple[str, float]:
-    from evidence_kit.drivers.rdp.freerdp import RdpLogonRequest, logon
-    from evidence_kit.drivers.rdp.negotiate import probe
+def ours(targets: list[dict], concurrency: int, settle: float) -> list[tuple[str, float]]:
+    """One capture run of every target through the RDP driver; per target (outcome, seconds)."""
+    import yaml
 
-    t0 = time.monotonic()
-    seen = probe(target["host"], target["port"], timeout=10)
-    req = RdpLogonRequest(target["host"], target["port"], target["username"], seen.security, seen.tls.leaf_sha256,
-                          domain=target["domain"], width=WIDTH, height=HEIGHT, settle=settle, logon_timeout=90)
+    from evidence_kit.capture import RunOptions, capture
+    from evidence_kit.inventory import load_inventory
+    from evidence_kit.profiles import ProfileRegistry
+    from evidence_kit.secrets import SecretResolver
+
     with tempfile.TemporaryDirectory(prefix="ekt-bench-rdp-") as work:
-        result = logon(req, target["password"], Path(work))
-    if not result.ok:
-        print(f"  {target['username']}: {result.outcome}: {result.reason}", file=sys.stderr)
-    return result.outcome, time.monotonic() - t0
+        root = Path(work)
+        (root / "profiles").mkdir()
+        (root / "profiles" / "bench_rdp.yaml").write_text(yaml.safe_dump({
+            "name": "bench_rdp", "kind": "rdp", "width": WIDTH, "height": HEIGHT, "settle": settle,
+            "timeouts": {"connect": 20, "logon": 90}}))
+        env, rows = {}, []
+        for i, t in enumerate(targets):
+            env[f"BENCH_RDP_{i}"] = t["password"]
+            rows.append({"name": f"rdp-{i:02d}", "profile": "bench_rdp", "host": t["host"], "port": t["port"],
+                         "username": t["username"], "password": f"env:BENCH_RDP_{i}", "allow_self_signed": True})
+        (root / "inventory.yaml").write_text(yaml.safe_dump({
+            "case": {"client": "Bench", "provider": "Bench", "technician": "Bench"}, "targets": rows}))
+        inv = load_inventory(root / "inventory.yaml", ProfileRegistry([root / "profiles"], use_env=False))
+        result = capture(inv, root / "case", SecretResolver(environ=env), RunOptions(concurrency=concurrency))
+    out = []
+    for r in result.results:
+        if r.outcome.value != "login_ok":
+            print(f"  {r.name}: {r.outcome.value}: {r.detail}", file=sys.stderr)
+        seconds = (_utc(r.finished) - _utc(r.started)).total_seconds()
+        out.append(("ok" if r.outcome.value == "login_ok" else r.outcome.value, seconds))
+    return out
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def bare(target: dict) -> tuple[str, float]:
@@ -100,10 +126,12 @@ def bare(target: dict) -> tuple[str, float]:
 
 
 def run_variant(name: str, targets: list[dict], concurrency: int) -> dict:
-    runner = {"ours": lambda t: ours(t, 2.0), "ours-settle": lambda t: ours(t, 0.5), "bare": bare}[name]
     start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(runner, targets))
+    if name == "bare":
+        with ThreadPoolExecutor(concurrency) as pool:
+            results = list(pool.map(bare, targets))
+    else:
+        results = ours(targets, concurrency, 2.0 if name == "ours" else 0.5)
     wall = time.perf_counter() - start
     counts: dict[str, int] = {}
     for outcome, _ in results:

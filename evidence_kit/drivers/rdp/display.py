@@ -13,6 +13,7 @@ Frames come from ``XGetImage`` on the root window through python-xlib (about 18 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -50,7 +51,7 @@ class Frame:
     bgrx: bytes = field(repr=False)
     at: float  # time.monotonic() of the grab
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         return hashlib.sha256(self.bgrx).hexdigest()
 
@@ -70,11 +71,16 @@ class Frame:
         Counted on a 1/4-scale copy (nearest neighbour, so no blended colours appear): cheap
         enough to run on every frame.
         """
+        return self._colour_shares[:limit]
+
+    @functools.cached_property
+    def _colour_shares(self) -> list[tuple[float, tuple[int, int, int]]]:
+        # Counted once per frame, whoever asks (blank, the xrdp-window test, the screenshot).
         small = self.image().resize((max(1, self.width // 4), max(1, self.height // 4)), 0)
         total = small.width * small.height
         counts = small.getcolors(total) or []
         counts.sort(key=lambda c: c[0], reverse=True)
-        return [(n / total, rgb) for n, rgb in counts[:limit]]
+        return [(n / total, rgb) for n, rgb in counts]
 
     @property
     def blank(self) -> bool:

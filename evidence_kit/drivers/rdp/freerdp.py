@@ -327,7 +327,8 @@ def _watch(run: _Run, proc: subprocess.Popen[bytes], display: PrivateDisplay,
         failed = log.auth_failure()
         if failed:
             return "auth_failed", failed, ["server_logon_error"]
-        painted = log.active and not frame.blank and run.stable_for() >= req.settle
+        # Cheap tests first: colours are counted only once the screen has held still.
+        painted = log.active and run.stable_for() >= req.settle and not frame.blank
         if painted:
             signals = ["connection_active", "desktop_stable"]
             if req.security == "nla" and log.nla_passed:
@@ -336,7 +337,7 @@ def _watch(run: _Run, proc: subprocess.Popen[bytes], display: PrivateDisplay,
             if log.logon_signals():
                 return "login_ok", "the server confirmed the user session and the desktop has painted", \
                     [*signals, *log.logon_signals()]
-        if (not log.logon_signals() and not frame.blank and run.stable_for() >= max(req.settle, req.server_screen_hold)
+        if (not log.logon_signals() and run.stable_for() >= max(req.settle, req.server_screen_hold) and not frame.blank
                 and looks_like_xrdp_dialog(frame)):
             return "auth_failed", ("the server kept its own logon screen up (xrdp's login window) and never "
                                    "started the session: the credential was refused"), ["server_logon_screen"]

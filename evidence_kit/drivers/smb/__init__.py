@@ -1,1 +1,2 @@
-"""SMB admin-share proof (profile windows_smb): see :mod:`evidence_kit.drivers.smb.probe`."""
+"""SMB admin-share proof: the driver of kind ``smb`` (built-in profile ``windows_smb``) is
+:mod:`.driver` (``SmbDriver``); the protocol is :mod:`.probe` (smbprotocol), stand-alone."""
