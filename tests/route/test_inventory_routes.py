@@ -184,3 +184,17 @@ def test_one_prompt_for_a_hop_shared_by_many_targets(tmp_path: Path) -> None:
     secrets = resolve_secrets(inv, inv.targets, resolver)
     assert asked == ["hop 'bastion' field 'password': "]
     assert {s["hop:bastion:password"].reveal() for s in secrets.values()} == {"typed-once"}
+
+
+def test_a_kind_without_routes_is_not_silently_sent_direct(tmp_path: Path) -> None:
+    """defaults.via cannot apply to an RDP target (its driver cannot go through hops yet): refused,
+    unless the target opts out with via: [] and connects directly, as it says."""
+    hops = "hops: {bastion: " + HOP + "}\ndefaults: {via: bastion}\n"
+    rdp = "{name: desk, profile: windows_rdp, host: 10.1.0.9, username: jo, password: env:PW"
+    path = inventory(tmp_path, hops + "targets:\n  - " + rdp + "}\n")
+    proc = run_capture(path, tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "target 'desk' field 'via': its kind cannot go through hops or proxies" in proc.stderr
+    assert "set via: [] on it" in proc.stderr
+    inv = load_inventory(inventory(tmp_path, hops + "targets:\n  - " + rdp + ", via: []}\n"), ProfileRegistry())
+    assert inv.targets[0].name == "desk"
