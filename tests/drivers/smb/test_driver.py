@@ -165,3 +165,28 @@ def test_inventory_refuses_bad_windows_targets(tmp_path: Path, extra: dict[str, 
         load_inventory(write_inventory(tmp_path / "inv.yaml", [row]), ProfileRegistry(use_env=False))
     line = err.value.one_line()
     assert "target 't'" in line and problem in line, line
+
+
+def test_an_interrupt_ends_a_waiting_smb_connection_at_once(smbd_server, tmp_path: Path) -> None:
+    """Ctrl-C while the server keeps silent: the cancel hook disconnects, the target is recorded."""
+    import signal
+    import threading
+    import time
+
+    from evidence_kit.capture import Progress
+
+    rows = [{"name": "silent", "profile": "windows_smb", "host": smbd_server.host, "port": smbd_server.silent_port,
+             "username": "nobody", "password": "env:EKT_SMB_X", "timeouts": {"connect": 120}}]
+    inv = load_inventory(write_inventory(tmp_path / "inventory.yaml", rows), ProfileRegistry(use_env=False))
+    main = threading.main_thread().ident or 0
+
+    def interrupt_soon(_target: Any) -> None:
+        threading.Timer(1.0, lambda: signal.pthread_kill(main, signal.SIGINT)).start()
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        capture(inv, tmp_path / "case", _resolver({"EKT_SMB_X": "irrelevant-pw-1"}), RunOptions(concurrency=1),
+                progress=Progress(started=interrupt_soon))
+    assert time.monotonic() - started < 60  # not the 120 s the connection would have waited
+    finished = [e for e in read_entries(tmp_path / "case" / "journal.jsonl") if e["event"] == "target_finished"]
+    assert len(finished) == 1 and "interrupted" in finished[0]["data"]["detail"]
