@@ -78,7 +78,7 @@ def load_credentials(case_dir: Path, evidence: Evidence, options: SourceOptions)
     inventory = load_inventory(path, ProfileRegistry(list(options.profile_dirs)))
     targets = inventory.select(list(options.only))
     resolver = SecretResolver(prompt=options.prompt, keepass=inventory.keepass_source(), base_dir=path.parent,
-                              environ=options.environ)
+                              environ=options.environ, sources=inventory.case.sources)
     resolved = resolve_secrets(inventory, targets, resolver)
     for value in resolver.known_values():
         redact_logs(value)  # a library that logs (pykeepass, smtplib) must not reveal them
@@ -106,7 +106,8 @@ def load_credentials(case_dir: Path, evidence: Evidence, options: SourceOptions)
                        if f not in secrets]
         credentials.append(Credential(
             target=target.name, kind=profile.kind, profile=profile.name, address=target.address,
-            username=target.username, url=target.url, secrets=dict(secrets), checks=checks,
+            username=target.username, url=target.url or getattr(profile, "default_url", None),
+            secrets=dict(secrets), checks=checks,
             outcome=tested.outcome if tested else None, tested_at=tested.tested_at if tested else None,
             run=tested.run if tested else None,
         ))

@@ -142,6 +142,11 @@ def handover(options: HandoverOptions) -> HandoverResult:
     with record.hold(case_dir) as held:
         evidence = read_evidence(case_dir, info)
         credentials, inventory = load_credentials(case_dir, evidence, options.source)
+        # A key-file login names no secret reference: nothing of it can go into the package.
+        keyless = [c.target for c in credentials if not c.checks]
+        credentials = [c for c in credentials if c.checks]
+        if not credentials:
+            raise UsageError(f"{inventory.path}: no selected target names a secret; there is nothing to hand over")
         unmatched = [c for c in credentials if not c.matches]
         if unmatched and not options.include_unmatched:
             raise UsageError(refusal(unmatched))
@@ -151,6 +156,9 @@ def handover(options: HandoverOptions) -> HandoverResult:
         try:
             result, body = _produce(staging, options, info, auth, evidence, named, credentials, signing_key)
             result.warnings += _warnings(evidence, credentials, inventory.path.name, options)
+            if keyless:
+                result.warnings.append(f"no secret reference, so not in the package (a key file is handed over "
+                                       f"separately): {', '.join(keyless)}")
             _sync(staging)
             os.rename(staging, output)
         except BaseException:

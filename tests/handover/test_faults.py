@@ -76,3 +76,17 @@ def test_journal_entries_after_handover_keep_the_case_usable(handed: Handed, tmp
     finally:
         again.close({})
     assert check_journal(case / "journal.jsonl").ok
+
+
+def test_a_key_file_login_is_left_out_with_a_warning(mine: World, tmp_path: Path) -> None:
+    from tests.seal.helpers import run_cli
+
+    mine.inventory.write_text(mine.inventory.read_text() + "  - {name: by-key, profile: linux, host: 127.0.0.1, "
+                                                           "username: ops, key_file: id_ed25519}\n")
+    out = tmp_path / "out"
+    done = run_cli(mine.handover_args(mine.case, out, "--no-pdf", "--inventory", mine.inventory,
+                                      "--allow-changed-inventory"), env=mine.env)
+    assert done.exit_code == 0, done.output
+    assert "not in the package (a key file is handed over separately): by-key" in done.stderr
+    items = [i["target"] for i in json.loads((out / "transmittal.json").read_text())["items"]]
+    assert items == ["core-router", "old-switch"]
