@@ -19,9 +19,10 @@ from evidence_kit.report.terminal import render_cast, render_text, visible
 MAX_TRANSCRIPT_LINES = 5000  # per transcript; the full file is in the archive and the appendix
 MAX_TEXT_BYTES = 4 << 20
 MAX_CAST_BYTES = 64 << 20
-TEXT_KINDS = ("banner", "ldap_transcript", "transcript")
+TEXT_KINDS = ("banner", "ldap_transcript", "transcript", "smb_transcript", "rdp_client_log")
 TEXT_TITLES = {"banner": "Banner shown before login", "ldap_transcript": "LDAP conversation",
-               "transcript": "Text transcript"}
+               "transcript": "Text transcript", "smb_transcript": "SMB conversation",
+               "rdp_client_log": "The RDP client's log (FreeRDP)"}
 
 
 def inside(payload: Path, rel: str) -> Path | None:
