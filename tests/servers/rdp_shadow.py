@@ -8,7 +8,8 @@ colour showing a known text -- and shares it with
 
 The SAM file holds NT hashes (MD4 of the UTF-16LE password, computed here with pyspnego's MD4
 so no password ever reaches a command line; ``winpr-hash -u U -p P -f sam`` writes the same
-lines). The shadow server makes its own self-signed certificate on first start, in
+lines); the ``upn`` account's line holds its user principal name whole with an empty domain, as
+NTLM carries a UPN. The shadow server makes its own self-signed certificate on first start, in
 ``$HOME/.config/freerdp/shadow/``; HOME is the work folder, so each run has a fresh one.
 
 A wrong password: the server closes the connection during CredSSP without an NTSTATUS (FreeRDP
@@ -109,6 +110,8 @@ class ShadowServer:
             "admin": RdpAccount("admin", f"ekt_{self.suffix}_nadm", random_password("Nla"), COLOUR, text,
                                 domain="EKTLAB"),
             "plain": RdpAccount("plain", f"ekt_{self.suffix}_npln", random_password("Nla"), COLOUR, text),
+            # A user principal name: clients send it whole with an empty domain, so that is its SAM line.
+            "upn": RdpAccount("upn", f"ekt_{self.suffix}_nupn@ektlab.test", random_password("Nla"), COLOUR, text),
         }
         sam = self.workdir / "SAM"
         sam.write_text("".join(sam_line(a.username, a.domain, a.password) + "\n" for a in accounts.values()))

@@ -101,6 +101,8 @@ def rdp_run(xrdp_server, rdp_shadow, tmp_path_factory: pytest.TempPathFactory) -
     add("xrdp-nla-required", xrdp_server, "ekt_nosend_nla", x_plain.password, security="nla", allow_self_signed=True)
     add("shadow-admin-pinned", rdp_shadow, f"{s_admin.domain}\\{s_admin.username}", s_admin.password,
         certificate=colon_form(rdp_shadow.cert_sha256))
+    add("shadow-upn", rdp_shadow, rdp_shadow.account("upn").username, rdp_shadow.account("upn").password,
+        allow_self_signed=True)
     add("shadow-wrong", rdp_shadow, s_plain.username, wrong["shadow"], allow_self_signed=True)
     add("shadow-pin-mismatch", rdp_shadow, "ekt_nosend_spin", s_plain.password, certificate="cd" * 32)
     add("shadow-tls-only", rdp_shadow, "ekt_nosend_tls", s_plain.password, security="tls", allow_self_signed=True)
@@ -195,6 +197,13 @@ def test_shadow_nla_logon_with_pinned_certificate(rdp_run: RdpRun, rdp_shadow) -
     share, rgb = dominant(original)
     assert rgb == admin.rgb and share > 0.9
     assert rdp_shadow.text in ocr(original).replace(" ", "")
+
+
+def test_a_user_principal_name_is_sent_whole_and_logs_on(rdp_run: RdpRun, rdp_shadow) -> None:
+    upn = rdp_shadow.account("upn").username
+    result = rdp_run.result("shadow-upn")
+    assert result.outcome is Outcome.LOGIN_OK, result.detail
+    assert result.identity["account"] == upn and f"/u:{upn}" in rdp_run.record("shadow-upn")["logon"]["command"]
 
 
 @pytest.mark.parametrize(("name", "words"), [
