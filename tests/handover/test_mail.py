@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+
+import pytest
 
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.redact import scan_bytes
@@ -27,7 +30,8 @@ def _entries(case: Path, event: str) -> list[dict]:
 
 
 def test_mailed_to_the_new_provider_with_the_client_copied(mine: World, smtp_server: SmtpServer,
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     env = {**mine.env, "EKH_SMTP_PW": smtp_server.password}
     out = tmp_path / "out"
     result = run_cli(mine.handover_args(mine.case, out, *mail_args(smtp_server, "--client-email", CLIENT,
@@ -54,6 +58,8 @@ def test_mailed_to_the_new_provider_with_the_client_copied(mine: World, smtp_ser
     assert not scan_bytes(got.data, secrets)
     assert not scan_bytes(result.output.encode(), secrets)
     assert not scan_bytes((mine.case / "journal.jsonl").read_bytes(), secrets)
+    logged = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
+    assert "sent " in logged and not scan_bytes(logged.encode(), secrets)  # every log record, the SMTP client's too
 
 
 def test_refused_without_the_client_before_anything_is_made(mine: World, smtp_server: SmtpServer,
