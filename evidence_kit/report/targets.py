@@ -26,7 +26,9 @@ from evidence_kit.report.wording import flatten, short
 FAILURE_EVENTS = re.compile(r"(_failed|_dropped|_error|mismatch|timeout|refused|unsupported)$")
 FAILED_RESULTS = ("mismatch", "timeout", "failed", "refused")
 IDENTITY_SHORT = {"host_key": "host key", "tls_leaf_sha256": "cert sha256", "certificate_sha256": "cert sha256",
-                  "server_ip": "server", "account": "account", "privilege": "privilege", "mode": "mode"}
+                  "server_ip": "server", "account": "account", "privilege": "privilege", "mode": "mode",
+                  # how it was reached (evidence_kit/route/): the hops and proxy, and telnet in clear
+                  "route_via": "via", "transport": "transport"}
 
 
 @dataclass

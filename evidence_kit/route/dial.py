@@ -216,7 +216,10 @@ class OpenRoute:
             by = f"hop '{self.route.hops[-1].name}'"
         facts = self.facts(host, port, by)
         self.session.event("route_connected", {**facts, "seconds": round(time.monotonic() - started, 3)})
-        self.session.set_identity(route=self.summary(host, port), route_destination=f"{host}:{port}")
+        via = [f"proxy {self.route.proxy.url}"] if self.route.proxy else []
+        via += [f"hop {h['hop']}" for h in self.hops]
+        self.session.set_identity(route=self.summary(host, port), route_destination=f"{host}:{port}",
+                                  route_via=" -> ".join(via))
         return sock
 
     def stream(self, host: str, port: int) -> Any:

@@ -81,6 +81,7 @@ def test_direct_fails_and_the_chain_succeeds(jump_lab: JumpLab, tmp_path: Path,
         assert check["data"]["result"] == "match"
     ident = {r.name: r.identity for r in result.results}
     assert ident["ios"]["route"].startswith(f"hop jump1 ({lab.jump1.host}:22, {jump1}, match) -> ")
+    assert ident["ios"]["route_via"] == "hop jump1"  # the report's summary line (report/targets.py)
     # The first target through jump1 opened it; the others journal that they used the same one.
     opened = [n for n in ("linux", "ios", "dropbear-pw", "dropbear-key") if events(case, n, "hop_auth")]
     reused = [n for n in ("linux", "ios", "dropbear-pw", "dropbear-key") if events(case, n, "hop_reused")]
