@@ -28,7 +28,8 @@ def test_ldap_through_an_authenticating_proxy(proxy: Any, samba_ad: SambaAD, tmp
                           "password": s.ref(proxy.password)}}
     base = {"profile": "active_directory", "host": ad.host, "allow_self_signed": True, "proxy": "office"}
     result = run_inventory(tmp_path, monkeypatch, s, proxies=proxies, targets=[
-        {"name": "ldaps", **base, "username": ad.upn("Administrator"), "password": s.ref(ad.passwords["Administrator"])},
+        {"name": "ldaps", **base, "username": ad.upn("Administrator"),
+         "password": s.ref(ad.passwords["Administrator"])},
         {"name": "starttls", **base, "username": ad.upn("admin2"), "password": s.ref(ad.passwords["admin2"]),
          "transport": "starttls"},
     ])
