@@ -172,23 +172,19 @@ def run(sign_key: Path, recipients: tuple[str, ...], passphrase_env: str | None,
 
 
 def _archive_folder(folder: Path) -> None:
-    """Make the archive folder now, or say in the machine's words why not (before any capture)."""
-    import errno
+    """Refuse, in the machine's words and before any capture, an archive folder that cannot be
+    written (or made): read-only, forbidden. Nothing is created here."""
     import os
 
-    from evidence_kit.errors import machine_error
+    from evidence_kit.errors import PermissionDeniedError, ReadOnlyFilesystemError
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
-            raise OSError(code, os.strerror(code), str(folder))
-    except OSError as exc:
-        err = machine_error(exc, folder, "preparing the archive folder", "choose --archive-dir you can write to; "
-                            "nothing was captured")
-        if err is None:
-            raise
-        raise err from exc
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if os.access(existing, os.W_OK | os.X_OK):
+        return
+    refused = ReadOnlyFilesystemError if os.statvfs(existing).f_flag & os.ST_RDONLY else PermissionDeniedError
+    raise refused(folder, "preparing the archive folder", "choose --archive-dir you can write to; nothing was captured")
 
 
 @click.command()

@@ -67,7 +67,7 @@ def on_disk(case: Path, rel: str) -> tuple[int, str]:
     return len(data), hashlib.sha256(data).hexdigest()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=st.lists(steps, max_size=40), artifacts=st.lists(st.tuples(chunks, st.booleans()), min_size=1,
                                                             max_size=4))
 def test_a_journaled_record_is_always_the_bytes_on_disk(plan: list[Step],

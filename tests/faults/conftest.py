@@ -27,15 +27,23 @@ def device() -> Iterator[DemoDevice]:
 
 
 def demo_inventory(folder: Path, device: DemoDevice, names: tuple[str, ...] = ("rtr",), letter: bool = True,
-                   extra: str = "") -> Path:
-    """An inventory of cisco_ios targets on the demo device (secrets as env:EKT_PW / env:EKT_EN)."""
+                   extra: str = "", profile: str = "cisco_ios") -> Path:
+    """An inventory of targets on the demo device (secrets as env:EKT_PW / env:EKT_EN). ``demo_small``
+    (in ``folder/profiles``) is cisco_ios cut to a login and ``show version``: fewer write points."""
     folder.mkdir(parents=True, exist_ok=True)
+    if profile == "demo_small":
+        from evidence_kit.profiles.builtin import __file__ as builtin
+
+        data = yaml.safe_load((Path(builtin).parent / "cisco_ios.yaml").read_text())
+        data.update(name="demo_small", on_open=[], identity_commands=["show version"], expected_mode="exec")
+        (folder / "profiles").mkdir(exist_ok=True)
+        (folder / "profiles" / "demo_small.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     auth = ""
     if letter:
         (folder / "letter.txt").write_text("Contoso authorizes Example MSP to test the handed-over credentials.\n")
         auth = ", authorization: letter.txt"
     rows = "".join(
-        f"  - {{name: {name}, profile: cisco_ios, host: 127.0.0.1, port: {device.port}, "
+        f"  - {{name: {name}, profile: {profile}, host: 127.0.0.1, port: {device.port}, "
         f"username: {device.username}, password: env:EKT_PW, enable_secret: env:EKT_EN{extra}}}\n" for name in names)
     path = folder / "inventory.yaml"
     path.write_text(f"case: {{client: Contoso, provider: Example MSP, technician: Tester{auth}}}\ntargets:\n{rows}")
