@@ -40,8 +40,12 @@ class LocatedYaml:
         return line
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (YAML silently keeps the last one)."""
+# libyaml's parser when present: an 8,000-target inventory loads in a fraction of the time.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_BaseLoader):
+    """A safe loader that refuses duplicate keys (YAML silently keeps the last one)."""
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -69,8 +73,13 @@ def load_yaml(path: Path, error: type[InputError] = InputError) -> LocatedYaml:
     except (OSError, UnicodeDecodeError) as exc:
         raise error(file, f"cannot read ({exc.__class__.__name__})")
     try:
-        root = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        # One parse: the node tree (for line numbers) and the data built from it.
+        loader = _UniqueKeyLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
