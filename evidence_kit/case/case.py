@@ -169,9 +169,17 @@ class Case:
         return TargetSession(self, name, kind, profile, address, secrets)
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
+        """Journal the run's end (also after an artifact the machine refused, while the journal still
+        takes entries: the summary says the run was stopped), release the case."""
         try:
-            if self.fault is None:
-                self.journal.append("run_finished", summary or {})
+            earlier = self.fault
+            if self.journal.fault is None:
+                try:
+                    self.journal.append("run_finished", summary or {})
+                except (OSError, MachineError):
+                    if earlier is None:
+                        raise
+                    # The disk refused this too: the first fault is the one to report.
         finally:
             try:
                 self.journal.close()

@@ -168,11 +168,18 @@ class Journal:
             # where check_journal tolerates it as a torn tail.
             before = os.fstat(self._fd).st_size
             try:
-                diskio.write_all(self._fd, line)
-            except OSError as exc:
-                self._refuse(exc, before, "appending to the journal")
-            self.seq += 1
-            self.head = entry["hash"]
+                try:
+                    diskio.write_all(self._fd, line)
+                except OSError as exc:
+                    self._refuse(exc, before, "appending to the journal")
+                self.seq += 1
+                self.head = entry["hash"]
+            except KeyboardInterrupt:
+                # Ctrl-C / SIGTERM raised between bytecodes of this thread (the main one appends
+                # too): make the head what the file now ends with, so the next append, maybe another
+                # thread's, continues the chain instead of repeating a seq after a whole or half line.
+                self._settle(before, len(line), entry)
+                raise
             mine = self.seq
             fd = self._fd
         # Group commit: an append returns only once its entry is on disk, but one fdatasync
@@ -186,6 +193,19 @@ class Journal:
                     self._refuse(exc, None, "syncing the journal to disk")
                 self._synced = upto
         return entry
+
+    def _settle(self, before: int, length: int, entry: dict[str, Any]) -> None:
+        """After an interrupted append: the entry is in the file whole (it counts), or not at all."""
+        try:
+            size = os.fstat(self._fd).st_size
+            if size >= before + length:
+                self.seq, self.head = entry["seq"], entry["hash"]
+                return
+            if size > before:
+                os.ftruncate(self._fd, before)  # half a line: cut back, as a refused write is
+        except OSError:
+            pass
+        self.seq, self.head = entry["seq"] - 1, entry["prev"]
 
     def _refuse(self, exc: OSError, cut_to: int | None, doing: str) -> NoReturn:
         """Stop the journal on a refused write: cut a torn line back off, remember, raise."""
