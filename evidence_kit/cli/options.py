@@ -62,8 +62,12 @@ def read_passphrase(ask: bool, env_name: str | None, confirm: bool) -> bytes | N
 
 
 def typed_secret(label: str) -> str:
-    """A secret typed at the terminal, hidden."""
-    return str(click.prompt(label.rstrip(": "), hide_input=True, err=True))
+    """A secret typed at the terminal, hidden. Ctrl-C at the prompt is an interrupt like any other
+    (exit 130 and one line), not Click's "Aborted!"."""
+    try:
+        return str(click.prompt(label.rstrip(": "), hide_input=True, err=True))
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
 
 
 def has_terminal() -> bool:

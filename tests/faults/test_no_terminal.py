@@ -72,3 +72,14 @@ def test_with_the_terminal_as_stdin_the_prompt_is_asked_there(prompt_inventory: 
     assert code == 0, output
     assert "target 'rtr' field 'password':" in output and "login_ok" in output
     assert linux.password not in output  # typed hidden: not echoed
+
+
+def test_ctrl_c_at_the_prompt_is_an_interrupt(prompt_inventory: Path, fault_sshd: SshdTargets, tmp_path: Path,
+                                              keyset: Keyset) -> None:
+    before = connections(fault_sshd)
+    code, output = run_on_a_terminal(command("capture", prompt_inventory, tmp_path, keyset), cli_env(),
+                                     answers=("\x03",), timeout=60)
+    assert code == 130, output
+    assert output.strip().splitlines()[-1].startswith("error: interrupted by SIGINT; "), output
+    assert "Aborted" not in output and "Traceback" not in output
+    assert connections(fault_sshd) == before and not (tmp_path / "case").exists()
