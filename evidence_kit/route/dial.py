@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.outcome import Outcome
-from evidence_kit.drivers.base import end
+from evidence_kit.drivers.base import TargetEnded, end
 from evidence_kit.route.model import DIRECT, Hop, Proxy, Route
 from evidence_kit.route.pool import HopEntry, HopPool
 from evidence_kit.route.sshlink import OPEN_FAILURES, Link, authenticate, check_host_key, connect_tcp, handshake
@@ -105,6 +105,16 @@ class OpenRoute:
         self._last = previous
 
     def _open_hop(self, hop: Hop, index: int, parent: paramiko.Transport | None) -> HopEntry:
+        """Open, check and log into ``hop``; a failure's ending says where (``failed_at``)."""
+        try:
+            return self._open_hop_checked(hop, index, parent)
+        except TargetEnded as ended:
+            e = ended.ending
+            if "failed_at" in e.data:
+                raise
+            raise TargetEnded(e.outcome, e.detail, **dict(e.data), failed_at=f"hop '{hop.name}'") from None
+
+    def _open_hop_checked(self, hop: Hop, index: int, parent: paramiko.Transport | None) -> HopEntry:
         started = time.monotonic()
         local = ""
         if parent is None:
@@ -275,8 +285,6 @@ class OpenRoute:
 
 def connect_tcp_named(session: TargetSession, host: str, port: int, timeout: float, who: str) -> Any:
     """A direct TCP connection to a hop: the failure names the hop."""
-    from evidence_kit.drivers.base import TargetEnded
-
     try:
         return connect_tcp(session, host, port, timeout)
     except TargetEnded as ended:

@@ -352,3 +352,26 @@ def test_ssh_config_aliases_and_proxy_jump(jump_lab: JumpLab, tmp_path: Path, mo
     assert f"Pubkey auth succeeded for '{lab.dropbear.account('key').system_user}'" in \
         watch["dropbear"].new_text(settle=0.2)
     no_secrets(case, [lab.deep.key_private_text().splitlines()[1], *lab.secrets()])
+
+
+def test_a_silent_or_closed_hop_ends_the_target_naming_it(sshd_targets: SshdTargets, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Secrets()
+    base = {"host": sshd_targets.host, "username": "ops", "password": s.ref("never-sent-to-a-silent-hop")}
+    hops = {"silent": {**base, "port": sshd_targets.silent_port, "reuse": False},
+            "closed": {**base, "port": sshd_targets.unreachable_port, "reuse": False}}
+    fast = {"connect": 3, "banner": 2, "auth": 5, "command": 5}
+    result = run_inventory(tmp_path, monkeypatch, s, hops=hops, targets=[
+        target("behind-silent", sshd_targets, s, via="silent", timeouts=fast),
+        target("behind-closed", sshd_targets, s, via="closed", timeouts=fast),
+    ])
+    got = outcomes(result)
+    assert got["behind-silent"] == ("timeout", f"hop 'silent' ({sshd_targets.host}:{sshd_targets.silent_port}): "
+                                    "server accepted TCP but sent no SSH banner within 2 s"), got
+    outcome, detail = got["behind-closed"]
+    assert outcome == "unreachable" and detail.startswith(
+        f"hop 'closed' ({sshd_targets.host}:{sshd_targets.unreachable_port}): cannot connect to "), detail
+    for name, hop in (("behind-closed", "closed"), ("behind-silent", "silent")):
+        [finished] = events(tmp_path / "case", name, "target_finished")
+        assert finished["data"]["failed_at"] == f"hop '{hop}'"
+    assert not events(tmp_path / "case", "behind-silent", "hop_auth_attempt")  # nothing was sent
