@@ -75,6 +75,8 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | bytes] = ()) -> None:
         self._forms: dict[bytes, str] = {}
         self._pattern: re.Pattern[bytes] | None = None
+        self._stale = False
+        self._lock = threading.Lock()
         self.max_len = 0
         for s in secrets:
             self.add(s)
@@ -83,22 +85,32 @@ class Redactor:
         forms = secret_variants(secret)
         if not forms:
             return
-        self._forms.update(forms)
-        # Longest first so a whole encoded form wins over a shorter one inside it.
-        ordered = sorted(self._forms, key=len, reverse=True)
-        self._pattern = re.compile(b"|".join(re.escape(f) for f in ordered))
-        self.max_len = max(len(f) for f in ordered)
+        with self._lock:
+            self._forms.update(forms)
+            self._stale = True  # compiled at the next use: adding n secrets compiles once, not n times
+            self.max_len = max(self.max_len, *(len(f) for f in forms))
+
+    def _compiled(self) -> re.Pattern[bytes] | None:
+        if self._stale:
+            with self._lock:
+                if self._stale:
+                    # Longest first so a whole encoded form wins over a shorter one inside it.
+                    ordered = sorted(self._forms, key=len, reverse=True)
+                    self._pattern = re.compile(b"|".join(re.escape(f) for f in ordered))
+                    self._stale = False
+        return self._pattern
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return bool(self._forms)
 
     def redact_bytes(self, data: bytes) -> bytes:
-        if self._pattern is None or not data:
+        pattern = self._compiled()
+        if pattern is None or not data:
             return data
-        return self._pattern.sub(PLACEHOLDER, data)
+        return pattern.sub(PLACEHOLDER, data)
 
     def redact_text(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if not self._forms or not text:
             return text
         return self.redact_bytes(text.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
 
@@ -116,9 +128,10 @@ class Redactor:
 
     def find(self, data: bytes) -> list[str]:
         """Names of the encodings of any secret found in ``data``."""
-        if self._pattern is None:
+        pattern = self._compiled()
+        if pattern is None:
             return []
-        return sorted({self._forms[m.group(0)] for m in self._pattern.finditer(data)})
+        return sorted({self._forms[m.group(0)] for m in pattern.finditer(data)})
 
     def partial_suffix(self, data: bytes) -> int:
         """Length of the longest suffix of ``data`` that is a proper prefix of a secret form."""
