@@ -211,13 +211,7 @@ def _reopen(root: Path) -> tuple[dict[str, Any], Journal]:
     check = check_journal(journal_path)
     if not check.ok:
         raise CaseError(f"{journal_path}: journal chain broken at {check.describe()}")
-    if check.entries == 0:
-        raise CaseError(f"{journal_path}: the case has no beginning (no case_created entry): it was not created "
-                        f"completely; move {root} aside and capture into a new folder")
-    first = next(read_entries(journal_path))
-    if first.get("event") != "case_created" or first.get("data", {}).get("case_id") != info.get("case_id"):
-        raise CaseError(f"{journal_path}: the first entry is not this case's case_created; move {root} aside and "
-                        "capture into a new folder")
+    require_beginning(root, info, check.entries)
     torn = _set_aside_torn_tail(journal_path, check.torn_tail_bytes, check.entries)
     journal = Journal.open(journal_path, run=check.last_run + 1, check=check)
     if torn:
@@ -228,6 +222,21 @@ def _reopen(root: Path) -> tuple[dict[str, Any], Journal]:
                     "kill); recorded as found",
         }, artifact=found)
     return info, journal
+
+
+def require_beginning(root: Path, info: dict[str, Any], entries: int, consequence: str = "") -> None:
+    """Refuse a case whose journal does not begin with its own ``case_created`` (a creation an
+    older version left half done): it can be neither continued nor sealed into evidence that
+    verifies. Capture and seal both ask this (seal adds its ``consequence``)."""
+    journal_path = Path(root) / JOURNAL_NAME
+    way_out = f"move {root} aside and capture into a new folder{consequence}"
+    if entries == 0:
+        raise CaseError(f"{journal_path}: the case has no beginning (no case_created entry): it was not created "
+                        f"completely; {way_out}")
+    first = next(read_entries(journal_path))
+    if first.get("event") != "case_created" or first.get("data", {}).get("case_id") != info.get("case_id"):
+        raise CaseError(f"{journal_path}: the case has no beginning (its first entry is not this case's "
+                        f"case_created): it was not created completely; {way_out}")
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from typing import IO, Any, cast
 from cryptography import x509
 
 from evidence_kit import __version__
-from evidence_kit.case.case import case_lock, load_case_info
+from evidence_kit.case.case import case_lock, load_case_info, require_beginning
 from evidence_kit.case.commitments import describe_derivation
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from evidence_kit.errors import CaseError, EvidenceKitError, UsageError, machine_error
@@ -101,6 +101,7 @@ def plan(case_dir: Path) -> _Plan:
     if check.torn_tail_bytes:
         raise CaseError(f"{journal}: a torn final line of {check.torn_tail_bytes} bytes follows entry "
                         f"{check.entries} (a capture was interrupted); open the case again to set it aside")
+    require_beginning(case_dir, info, check.entries, "; nothing was sealed")  # else it seals, then fails verify
     artifacts: dict[str, tuple[str, int]] = {}
     commitments: list[dict[str, Any]] = []
     for entry in read_entries(journal):

@@ -245,3 +245,31 @@ def test_disk_full_in_a_screenshot_and_in_the_trace(tmp_path: Path, device: Demo
         assert two_states(case, keyset, tmp_path / "checks").state == "usable"
         assert_no_secrets(case, [portal.password, portal.totp_seed, *demo_env(device).values()])
     assert json.loads((case / "case.json").read_text())["case_id"]
+
+
+def test_a_case_without_its_beginning_is_refused_by_capture_and_by_seal(tmp_path: Path, device: DemoDevice,
+                                                                         keyset: Keyset) -> None:
+    """What the second symptom left before the fix (case.json, then a journal a later capture began
+    with run_started) is refused in one line with the way out — by capture and by seal, which used to
+    seal it into an archive that then failed verify ("journal: case ids disagree")."""
+    from evidence_kit.case.journal import GENESIS, JOURNAL_NAME, canonical_json, entry_hash
+    from tests.faults.test_write_points import run_capture
+
+    inventory = demo_inventory(tmp_path / "inv", device)
+    case = tmp_path / "case"
+    assert run_capture(inventory, case, demo_env(device)).ok
+    entries, prev = [], GENESIS
+    for number, entry in enumerate(journal_events(case)[1:], start=1):  # the journal without case_created
+        entry.update(seq=number, prev=prev)
+        entry["hash"] = prev = entry_hash(entry)
+        entries.append(canonical_json(entry) + b"\n")
+    (case / JOURNAL_NAME).write_bytes(b"".join(entries))
+    verdict = two_states(case, keyset, tmp_path / "checks")
+    assert verdict.state == "refused", verdict
+    copy = tmp_path / "checks" / "copy-0"  # the two-state check seals a copy
+    assert verdict.detail == (f"error: {copy / JOURNAL_NAME}: the case has no beginning (its first entry is not this "
+                              f"case's case_created): it was not created completely; move {copy} aside and capture "
+                              "into a new folder; nothing was sealed"), verdict.detail
+    done = capture_cli(inventory, case, demo_env(device))
+    assert done.returncode == 2 and one_line(done.stderr).startswith(
+        f"error: {case / JOURNAL_NAME}: the case has no beginning"), done.stderr
