@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from tests.seal.faults import needs_root, one_line, tmpfs
 from tests.seal.helpers import Keyset, run_cli
 
-__all__ = ["DiskFull", "Verdict", "assert_case_consistent", "cli_env", "fill", "journal_events", "needs_root",
-           "one_line", "remount", "start_cli", "tmpfs", "two_states", "wait_for"]
+__all__ = ["DiskFull", "Verdict", "assert_case_consistent", "cli_env", "journal_events", "needs_root",
+           "one_line", "remount", "run_capture", "start_cli", "tmpfs", "two_states", "wait_for"]
 
 PAGE = 4096
 # What a refusal must offer besides its reason: one of these ways out.
@@ -89,6 +87,20 @@ class DiskFull:
             yield self
         finally:
             diskio.os_write = saved
+
+
+def run_capture(inventory: Path, case: Path, env: dict[str, str]) -> Any:
+    """capture() in this process (the CLI's core: a CaptureResult), one target at a time, with the
+    profiles beside the inventory (``profiles/``) if there are any; secrets from ``env``."""
+    from evidence_kit.capture import capture
+    from evidence_kit.drivers.base import RunOptions
+    from evidence_kit.inventory import load_inventory
+    from evidence_kit.profiles import ProfileRegistry
+    from evidence_kit.secrets import SecretResolver
+
+    profiles = inventory.parent / "profiles"
+    inv = load_inventory(inventory, ProfileRegistry([profiles] if profiles.is_dir() else []))
+    return capture(inv, case, SecretResolver(environ=env, base_dir=inventory.parent), RunOptions(concurrency=1))
 
 
 def journal_events(case: Path) -> list[dict[str, Any]]:
@@ -153,17 +165,6 @@ def remount(folder: Path, size: str) -> None:
     subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True)
 
 
-def fill(path: Path, leave_pages: int = 0) -> int:
-    """Fill the file system holding ``path`` (a new file) until ``leave_pages`` pages are free."""
-    st = os.statvfs(path.parent)
-    size = max(0, st.f_bavail - leave_pages) * st.f_frsize
-    with open(path, "wb") as fh:
-        fh.truncate(0)
-        while size:
-            size -= fh.write(b"\0" * min(size, 1 << 20))
-    return os.statvfs(path.parent).f_bavail
-
-
 # --- the real CLI as a process ---------------------------------------------------------------------
 
 
@@ -223,11 +224,6 @@ def journal_has(case: Path, event: str, count: int = 1, **data: Any) -> Callable
                 found += 1
         return found >= count
     return ready
-
-
-def skip_unless(condition: bool, why: str) -> None:
-    if not condition:
-        pytest.skip(why)
 
 
 # --- SIGKILL at a chosen moment: the process kills itself there ------------------------------------

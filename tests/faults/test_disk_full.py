@@ -33,6 +33,7 @@ from tests.faults.faultkit import (
     needs_root,
     one_line,
     remount,
+    run_capture,
     tmpfs,
     two_states,
 )
@@ -123,8 +124,6 @@ def test_disk_full_at_case_creation_leaves_no_case(where: str, size: str, letter
 def test_disk_full_in_the_journal(tmp_path: Path, device: DemoDevice, keyset: Keyset) -> None:
     """The case's own file system holds what the case has plus one page: the journal runs out of
     room mid-target, while the run's artifacts (on a roomy mount of their own) still have some."""
-    from tests.faults.test_write_points import run_capture
-
     inventory, env = demo_inventory(tmp_path / "inv", device), demo_env(device)
     template = tmp_path / "template"
     assert run_capture(inventory, template, env).ok
@@ -215,8 +214,6 @@ def test_disk_full_in_a_screenshot_and_in_the_trace(tmp_path: Path, device: Demo
     """The web target's run folder is a tmpfs: 8 KB (the first screenshot is cut), then 256 KB (the
     screenshots fit, the 190 KB trace does not), then room for the next capture."""
     from evidence_kit.demo.web_portal import DemoPortal
-    from tests.faults.test_write_points import run_capture
-
     needs_root()
     inventory = demo_inventory(tmp_path / "inv", device)
     case = tmp_path / "case"
@@ -253,8 +250,6 @@ def test_a_case_without_its_beginning_is_refused_by_capture_and_by_seal(tmp_path
     with run_started) is refused in one line with the way out — by capture and by seal, which used to
     seal it into an archive that then failed verify ("journal: case ids disagree")."""
     from evidence_kit.case.journal import GENESIS, JOURNAL_NAME, canonical_json, entry_hash
-    from tests.faults.test_write_points import run_capture
-
     inventory = demo_inventory(tmp_path / "inv", device)
     case = tmp_path / "case"
     assert run_capture(inventory, case, demo_env(device)).ok

@@ -19,8 +19,7 @@ import pytest
 
 from evidence_kit.demo.ssh_device import DemoDevice
 from tests.faults.conftest import demo_env, demo_inventory
-from tests.faults.faultkit import cli_env, needs_root, one_line, remount, tmpfs, two_states
-from tests.faults.test_write_points import run_capture
+from tests.faults.faultkit import cli_env, needs_root, one_line, remount, run_capture, tmpfs, two_states
 from tests.seal.helpers import Keyset
 
 NO_OVERRIDE = ("setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search")

@@ -24,8 +24,7 @@ from evidence_kit.case.create import LEFTOVERS
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal
 from evidence_kit.demo.ssh_device import DemoDevice
 from tests.faults.conftest import demo_env, demo_inventory
-from tests.faults.faultkit import assert_case_consistent, cli_env, journal_events, killed_at, two_states
-from tests.faults.test_write_points import run_capture
+from tests.faults.faultkit import assert_case_consistent, cli_env, journal_events, killed_at, run_capture, two_states
 from tests.helpers import assert_no_secrets
 from tests.seal.helpers import Keyset
 

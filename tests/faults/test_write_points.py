@@ -19,28 +19,16 @@ from typing import Any
 
 import pytest
 
-from evidence_kit.capture import CaptureResult, capture
 from evidence_kit.case.case import Case, CaseDetails
 from evidence_kit.case.journal import JOURNAL_NAME
 from evidence_kit.demo.ssh_device import DemoDevice
-from evidence_kit.drivers.base import RunOptions
 from evidence_kit.errors import DiskFullError
-from evidence_kit.inventory import load_inventory
-from evidence_kit.profiles import ProfileRegistry
-from evidence_kit.secrets import SecretResolver
 from tests.faults.conftest import demo_env, demo_inventory
-from tests.faults.faultkit import DiskFull, assert_case_consistent, journal_events, two_states
+from tests.faults.faultkit import DiskFull, assert_case_consistent, journal_events, run_capture, two_states
 from tests.helpers import assert_no_secrets
 from tests.seal.helpers import Keyset
 
 CREATION_FILES = {"letter.txt", ".case.json.partial", ".journal.jsonl.partial"}
-
-
-def run_capture(inventory: Path, case: Path, env: dict[str, str]) -> CaptureResult:
-    """capture() in this process (the CLI's core), with the profiles beside the inventory, if any."""
-    profiles = inventory.parent / "profiles"
-    inv = load_inventory(inventory, ProfileRegistry([profiles] if profiles.is_dir() else []))
-    return capture(inv, case, SecretResolver(environ=env, base_dir=inventory.parent), RunOptions(concurrency=1))
 
 
 def faulted_capture(inventory: Path, case: Path, env: dict[str, str], n: int) -> tuple[DiskFull, DiskFullError | None]:
