@@ -1,7 +1,7 @@
 """SIGINT and SIGTERM to a real ``python -m evidence_kit capture`` (and ``report``) process at every
-stage: TCP connected to a server that never speaks, SSH authentication (sshd's wrong-password
-delay), a long command, a web step that waits, a fleet of 20 SSH targets at concurrency 2, report
-generation.
+stage: a TCP connect nobody answers, TCP connected to a server that never speaks, SSH
+authentication (sshd's wrong-password delay), a long command, a web step that waits, a fleet of
+20 SSH targets at concurrency 2, report generation.
 
 Each time: the process ends within :data:`BOUND` seconds of the signal, with 130 (SIGINT) or
 143 (SIGTERM) and one line; queued targets never start; the target that was running ends with one
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,8 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM]
 CODE = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
-def stopped_in_time(proc: Any, signum: int) -> tuple[float, str]:
-    took, _, err = stop_and_wait(proc, signum, BOUND)
+def stopped_in_time(proc: Any, signum: int, extra: float = 0.0) -> tuple[float, str]:
+    took, _, err = stop_and_wait(proc, signum, BOUND + extra)
     assert proc.returncode == CODE[signum], (proc.returncode, err)
     return took, err
 
@@ -90,8 +91,25 @@ def slow_profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+class Unanswered:
+    """A port whose SYNs go unanswered: a listener with a full accept queue (backlog 0, one held
+    connection), so a TCP connect to it waits for its timeout, as to a host that drops packets."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(0)
+        self.port = self.server.getsockname()[1]
+        self.filler = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+    def close(self) -> None:
+        self.filler.close()
+        self.server.close()
+
+
 STAGES = {
     # stage: (what the stuck target is, the journal entry after which it is stuck there)
+    "tcp-connect": ("SYNs unanswered (connect timeout 5 s)", "resolved"),
     "connect": ("TCP accepted, no SSH banner ever", "connected"),
     "auth": ("a wrong password (sshd's PAM delay)", "auth_attempt"),
     "command": ("sleep 60 as an identity command", "prompt"),
@@ -104,7 +122,9 @@ STAGES = {
 def test_stopped_during_an_ssh_stage(stage: str, signum: int, tmp_path: Path, fault_sshd: SshdTargets,
                                      slow_profiles: Path, keyset: Keyset) -> None:
     linux = fault_sshd.account("linux")
+    unanswered = Unanswered()
     stuck = {
+        "tcp-connect": InventoryTarget("stuck", linux, unanswered.port, extra={"timeouts": {"connect": 5}}),
         "connect": InventoryTarget("stuck", linux, fault_sshd.silent_port, extra={"timeouts": {"banner": 120}}),
         "auth": InventoryTarget("stuck", linux, fault_sshd.port, password=linux.password + "-wrong"),
         "command": InventoryTarget("stuck", linux, fault_sshd.port, profile="linux_sleep",
@@ -115,9 +135,14 @@ def test_stopped_during_an_ssh_stage(stage: str, signum: int, tmp_path: Path, fa
     case = tmp_path / "case"
     profiles = ("--profiles", str(slow_profiles))
     proc = start_cli(["capture", inventory, "--case", case, "--only", "stuck", *profiles], cli_env(**env))
-    wait_for(journal_has(case, STAGES[stage][1]), f"the {stage} stage", proc=proc)
-    time.sleep(0.3)  # well inside the stage (the PAM delay is 2-4 s, the banner wait 120 s)
-    took, err = stopped_in_time(proc, signum)
+    try:
+        wait_for(journal_has(case, STAGES[stage][1]), f"the {stage} stage", proc=proc)
+        time.sleep(0.3)  # well inside the stage (the PAM delay is 2-4 s, the banner wait 120 s)
+        # A TCP connect in progress is not interrupted (evidence_kit/route/sshlink.py connects with a
+        # blocking socket.create_connection): that stage ends within its connect timeout instead.
+        took, err = stopped_in_time(proc, signum, extra=5.0 if stage == "tcp-connect" else 0.0)
+    finally:
+        unanswered.close()
     assert_one_line(err, signum)
     assert_interrupted(case, "stuck", signum)
     assert two_states(case, keyset, tmp_path / "checks").state == "usable"
