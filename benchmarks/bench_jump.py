@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 JUMP_PW, TARGET_PW = "EKT_BENCH_JUMP_PW", "EKT_BENCH_TARGET_PW"
 VARIANTS = ("bare-shared", "ours", "bare-per", "ours-unpooled")
+ATTEMPTS = 5  # runs per variant and round until one gets through every target
 
 
 def _peak_rss_mib() -> float:
@@ -140,9 +141,13 @@ def run_bare(spec: dict[str, Any], shared: bool) -> dict[str, Any]:
             out = b""
             while data := session.recv(65536):
                 out += data
+            # A tidy script lets the session end before its transport (the shared jump connection
+            # still dies at times: docs/real-parts.md, "data packet referred to nonexistent channel").
+            session.recv_exit_status()
+            session.close()
             return "ok" if b"Linux" in out else "bad"
         except Exception as exc:
-            return type(exc).__name__
+            return f"{type(exc).__name__}: {exc}"[:80] if os.environ.get("EKT_BENCH_DEBUG") else type(exc).__name__
         finally:
             if target is not None:
                 target.close()
@@ -198,11 +203,24 @@ def main() -> int:
                 "concurrency": args.concurrency}
         secrets = {JUMP_PW: jump.password, TARGET_PW: target.password}
         best: dict[str, dict[str, Any]] = {}
-        for _ in range(args.rounds):
+        incomplete: dict[str, int] = {}
+        for n in range(args.rounds):
             for variant in VARIANTS:
-                got = child(variant, spec, secrets)
+                for _ in range(ATTEMPTS):
+                    got = child(variant, spec, secrets)
+                    if got["counts"].get("ok", 0) + got["counts"].get("login_ok", 0) == args.targets:
+                        break
+                    # An incomplete run is reported and run again, never counted as a time.
+                    incomplete[variant] = incomplete.get(variant, 0) + 1
+                    print(f"round {n + 1}: {variant} did not get through every target: {got['counts']}",
+                          file=sys.stderr)
+                else:
+                    continue
                 if variant not in best or got["wall"] < best[variant]["wall"]:
                     best[variant] = got
+        missing = [v for v in VARIANTS if v not in best]
+        if missing:
+            raise SystemExit(f"no complete round for {', '.join(missing)}")
 
     print(f"Jump-host benchmark: {args.targets} SSH targets behind one jump host, concurrency "
           f"{args.concurrency}, best of {args.rounds} round(s)")
@@ -211,6 +229,8 @@ def main() -> int:
         r = best[variant]
         print(f"{variant:<14} {r['wall']:>8.2f} {1000 * r['wall'] / args.targets:>14.1f} {r['rss_mib']:>13.1f} "
               f"{r['hop_logins']:>11}  {r['counts']}")
+    if incomplete:
+        print(f"incomplete runs (not timed): {incomplete}")
     print(f"ratio ours/bare-shared = {best['ours']['wall'] / best['bare-shared']['wall']:.2f}x, "
           f"ours-unpooled/bare-per = {best['ours-unpooled']['wall'] / best['bare-per']['wall']:.2f}x "
           f"(goal: within 1.3x); ours-unpooled/ours = {best['ours-unpooled']['wall'] / best['ours']['wall']:.2f}x")

@@ -201,10 +201,11 @@ class OpenRoute:
             if "timeout" in str(exc).lower():
                 end(Outcome.UNREACHABLE, f"{hop.who}: no connection to {host}:{port} within {t:g} s",
                     failed_at=f"hop '{hop.name}'")
-            end(Outcome.ERROR, f"{hop.who}: {exc}", failed_at=f"hop '{hop.name}'")
+            end(Outcome.ERROR, f"{hop.who}: the connection to the hop was lost ({exc})", failed_at=f"hop '{hop.name}'",
+                lost=not transport.is_active())
         except (EOFError, OSError) as exc:
             end(Outcome.ERROR, f"{hop.who}: the connection to the hop was lost ({exc or type(exc).__name__})",
-                failed_at=f"hop '{hop.name}'")
+                failed_at=f"hop '{hop.name}'", lost=True)
         if record:
             self.session.on_cancel(channel.close)
             with self._lock:
@@ -222,7 +223,19 @@ class OpenRoute:
             sock = self._first_leg(host, port, f"{host}:{port}")
             by = self.route.proxy.who if self.route.proxy else ""
         else:
-            sock = self._channel(self._last, self.route.hops[-1], host, port)
+            try:
+                sock = self._channel(self._last, self.route.hops[-1], host, port)
+            except TargetEnded as ended:
+                # A shared hop connection can die between targets (docs/real-parts.md: OpenSSH
+                # drops a whole connection for one stray channel packet): open it again, once.
+                if not ended.ending.data.get("lost") or not all(h.reuse for h in self.route.hops):
+                    raise
+                self.session.event("hop_lost", {"hop": self.route.hops[-1].name, "detail": ended.ending.detail,
+                                                "note": "the run's shared connection ended; opening it again once"})
+                self.hops.clear()
+                self.establish()
+                assert self._last is not None
+                sock = self._channel(self._last, self.route.hops[-1], host, port)
             by = f"hop '{self.route.hops[-1].name}'"
         facts = self.facts(host, port, by)
         self.session.event("route_connected", {**facts, "seconds": round(time.monotonic() - started, 3)})

@@ -375,3 +375,37 @@ def test_a_silent_or_closed_hop_ends_the_target_naming_it(sshd_targets: SshdTarg
         [finished] = events(tmp_path / "case", name, "target_finished")
         assert finished["data"]["failed_at"] == f"hop '{hop}'"
     assert not events(tmp_path / "case", "behind-silent", "hop_auth_attempt")  # nothing was sent
+
+
+def test_a_shared_hop_connection_that_dies_is_opened_again(jump_lab: JumpLab, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """jump1's session for the run's shared connection is killed after the first target: the next
+    target opens the hop again (pool or route retry) instead of failing."""
+    from evidence_kit.capture import Progress, capture
+    from evidence_kit.drivers.base import RunOptions
+    from evidence_kit.inventory import load_inventory
+    from evidence_kit.profiles import ProfileRegistry
+    from evidence_kit.secrets import SecretResolver
+
+    lab, s = jump_lab, Secrets()
+    watch = lab.watch("jump1")
+    doc = {"case": {"client": "C", "provider": "P", "technician": "T"},
+           "hops": {"jump1": hop(lab.jump1, s, known_hosts=str(lab.known_hosts))}, "defaults": {"via": "jump1"},
+           "targets": [target("first", lab.target, s), target("second", lab.target, s)]}
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(yaml.safe_dump(doc, sort_keys=False))
+    for key, value in s.env.items():
+        monkeypatch.setenv(key, value)
+
+    def kill_hop_session(result: Any) -> None:
+        if result.name == "first":
+            for pid in re.findall(r"User child is on pid (\d+)", watch["jump1"].new_text()):
+                os.kill(int(pid), signal.SIGKILL)
+            time.sleep(0.3)
+
+    result = capture(load_inventory(inv, ProfileRegistry()), tmp_path / "case", SecretResolver(),
+                     RunOptions(concurrency=1), progress=Progress(finished=kill_hop_session))
+    assert {r.name: r.outcome.value for r in result.results} == {"first": "login_ok", "second": "login_ok"}
+    user = lab.jump1.account("linux").system_user
+    assert watch["jump1"].new_text(settle=0.3).count(f"Accepted password for {user}") == 2
+    assert events(tmp_path / "case", "second", "hop_auth")  # the second target opened the hop itself
