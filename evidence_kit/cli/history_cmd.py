@@ -26,7 +26,7 @@ def verify_chain_command(chain: Path | None, archive: Path | None, chain_case: P
     """``verify --chain DIR``: the receipts and archives as one history; with --identity (or a
     passphrase) each archive is verified in full as well."""
     from evidence_kit.cli.options import verify_options
-    from evidence_kit.cli.seal_cmd import print_verification
+    from evidence_kit.cli.ui import print_verification
     from evidence_kit.schedule.chain_verify import verify_chain
     from evidence_kit.seal.keys import load_public_key
     from evidence_kit.seal.model import Status

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +18,10 @@ from evidence_kit.cli.options import (
     typed_secret,
     verify_options,
 )
+from evidence_kit.cli.ui import print_verification
 from evidence_kit.errors import UsageError
 
 NOT_VERIFIED = "verification stopped on an unexpected problem: the archive is NOT verified"
-
-
-def print_verification(report: Any, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-        return
-    marks = {"passed": "PASS", "failed": "FAIL", "not checked": "----"}
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"evidence-kit verify: {report.archive}")
-        table.add_column("check")
-        table.add_column("result")
-        table.add_column("detail", overflow="fold")
-        colors = {"passed": "green", "failed": "bold red", "not checked": "yellow"}
-        for c in report.checks:
-            table.add_row(c.name, f"[{colors[c.status.value]}]{c.status.value}[/]", c.detail)
-        console = Console()
-        console.print(table)
-        if report.signer_fingerprint:
-            console.print(f"Signer: [bold]{report.signer_fingerprint}[/]")
-        console.print("[bold green]ALL CHECKS PASSED[/]" if report.ok else "[bold red]VERIFICATION FAILED[/]")
-    else:
-        width = max((len(c.name) for c in report.checks), default=5)
-        for c in report.checks:
-            click.echo(f"{marks[c.status.value]}  {c.name:<{width}}  {c.detail}")
-        if report.signer_fingerprint:
-            click.echo(f"Signer: {report.signer_fingerprint}")
-        click.echo("ALL CHECKS PASSED" if report.ok else
-                   f"VERIFICATION FAILED: {', '.join(c.name for c in report.failed)}")
 
 
 @click.command()

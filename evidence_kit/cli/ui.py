@@ -117,3 +117,35 @@ def print_summary(report: Any) -> None:
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def print_verification(report: Any, as_json: bool) -> None:
+    """Verify's checks: a table on a terminal, one line each otherwise, or JSON."""
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    marks = {"passed": "PASS", "failed": "FAIL", "not checked": "----"}
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"evidence-kit verify: {report.archive}")
+        table.add_column("check")
+        table.add_column("result")
+        table.add_column("detail", overflow="fold")
+        colors = {"passed": "green", "failed": "bold red", "not checked": "yellow"}
+        for c in report.checks:
+            table.add_row(c.name, f"[{colors[c.status.value]}]{c.status.value}[/]", c.detail)
+        console = Console()
+        console.print(table)
+        if report.signer_fingerprint:
+            console.print(f"Signer: [bold]{report.signer_fingerprint}[/]")
+        console.print("[bold green]ALL CHECKS PASSED[/]" if report.ok else "[bold red]VERIFICATION FAILED[/]")
+    else:
+        width = max((len(c.name) for c in report.checks), default=5)
+        for c in report.checks:
+            click.echo(f"{marks[c.status.value]}  {c.name:<{width}}  {c.detail}")
+        if report.signer_fingerprint:
+            click.echo(f"Signer: {report.signer_fingerprint}")
+        click.echo("ALL CHECKS PASSED" if report.ok else
+                   f"VERIFICATION FAILED: {', '.join(c.name for c in report.failed)}")

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import evidence_kit.drivers.web.trace_scrub as trace_scrub  # the module: scrub_trace is looked up when used
 from evidence_kit.browser import VideoSupport
 from evidence_kit.case.journal import utc_now
 from evidence_kit.case.screenshots import add_screenshot
-from evidence_kit.drivers.web import trace_scrub  # the module: scrub_trace is looked up when used
 from evidence_kit.drivers.web.probes import scope
 from evidence_kit.drivers.web.state import TargetConfig, journal
 from evidence_kit.drivers.web.tls import ServerCertificate
