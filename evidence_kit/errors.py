@@ -1,6 +1,6 @@
 """One error hierarchy. Each error knows its exit code and explains itself in one line.
 
-Exit codes (DESIGN.md): 0 all good; 1 a check or login failed (the run itself worked);
+Exit codes (docs/architecture.md): 0 all good; 1 a check or login failed (the run itself worked);
 2 bad input or usage. The CLI maps an :class:`EvidenceKitError` to ``exit_code`` in one place.
 """
 

@@ -1,4 +1,4 @@
-"""The one outcome each target ends with (DESIGN.md, evidence rules)."""
+"""The one outcome each target ends with (docs/architecture.md, evidence rules)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ safe to share.
 
 ``certs_chain=True`` sets ``certs = chain.pem`` in the TSA section, which makes openssl embed
 the extra certificates in file order: a certificate SET that is not DER-sorted, which
-``rfc3161-client`` cannot parse (REAL-PARTS.md).
+``rfc3161-client`` cannot parse (docs/sealing.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """fake-switches (PyPI) device simulators over SSH, as a session-scoped fixture.
 
 fake-switches is installed with ``--no-deps`` (its pins do not build on Python 3.11; see
-REAL-PARTS.md) and started here from Python: ``SwitchFactory().get(model, hostname,
+docs/real-parts.md) and started here from Python: ``SwitchFactory().get(model, hostname,
 enable_password)`` + ``SwitchSshService`` on a Twisted reactor, in a child process
 (``python -m tests.servers.fake_switches``) so the reactor never touches the test process.
 The child reads its switches and credentials as JSON on stdin (never argv) and prints one
