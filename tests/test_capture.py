@@ -154,11 +154,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "password: bitwarden:" in (folder / "inventory.yaml").read_text()  # imported: references, not values
 
 
-def test_demo_in_process_with_web_leaks_no_secret(tmp_path: Path) -> None:
+def test_demo_in_process_with_web_leaks_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from evidence_kit.demo import run_demo
 
     lines: list[str] = []
-    result = run_demo(tmp_path / "demo", echo=lines.append, web=True)
+    monkeypatch.chdir(tmp_path)  # the demo's default folder is relative to where it runs
+    result = run_demo(Path("demo"), echo=lines.append, web=True)
     assert result.ok, "\n".join(lines)
     outcomes = {r.name: r.outcome.value for r in result.capture.results}  # type: ignore[union-attr]
     assert outcomes["demo-router"] == "login_ok"

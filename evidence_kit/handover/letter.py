@@ -59,7 +59,7 @@ def write_letter(folder: Path, body: dict[str, Any], pdf: bool, paper: str = "A4
         context = chromium.new_context(java_script_enabled=False, offline=True, service_workers="block")
         try:
             page = context.new_page()
-            page.goto(html.as_uri(), wait_until="load")
+            page.goto(html.resolve().as_uri(), wait_until="load")
             page.pdf(path=str(folder / PDF_NAME), format=PAPERS.get(paper.lower(), "A4"), margin=MARGIN,
                      print_background=True, display_header_footer=True, header_template="<span></span>",
                      footer_template=_footer(body), tagged=True)
