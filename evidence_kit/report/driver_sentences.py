@@ -134,6 +134,22 @@ def _proxy_connected(f: Facts) -> str:
                                                            if f["resolved_by"] else ""))
 
 
+def _bridge_opened(f: Facts) -> str:
+    return (f"opened a local bridge on {f['listen']} ({f['kind'] or 'a local forward'}) so the connection "
+            "goes out through the route")
+
+
+def _bridge_closed(f: Facts) -> str:
+    connections, failures = f.get("connections"), f.get("failures")
+    tally = joined(f"{connections} connection(s) carried" if isinstance(connections, int) else "",
+                   f"{len(failures)} refused" if isinstance(failures, list) and failures else "")
+    return f"closed the local bridge on {f['listen']}" + (f": {tally}" if tally else "")
+
+
+def _hop_lost(f: Facts) -> str:
+    return f"the run's shared connection to the jump host {f['hop']} ended ({f['detail']}); opened it again once"
+
+
 def _route_connected(f: Facts) -> str:
     through = f" through {f['connected_by']}" if f["connected_by"] else ""
     return f"reached {f['destination'] or 'the target'}{through}"
@@ -343,7 +359,8 @@ DRIVER_SENTENCES: dict[str, Callable[[Facts], str]] = {
     "step": _step, "browser": _browser, "tls_browser": _tls_browser, "manual": _manual,
     "screenshot_failed": _screenshot_failed, "navigation": _navigation, "video": _video,
     "trace_dropped": _trace_dropped, "route": _route, "ssh_config": _ssh_config, "hop_reused": _hop_reused,
-    "proxy_connected": _proxy_connected, "route_connected": _route_connected, "agent": _agent,
+    "proxy_connected": _proxy_connected, "route_connected": _route_connected, "bridge_opened": _bridge_opened,
+    "bridge_closed": _bridge_closed, "hop_lost": _hop_lost, "agent": _agent,
     "insecure_transport": _insecure_transport, "telnet_login": _telnet_login, "connect_failed": _connect_failed,
     "rootdse": _rootdse, "bind": _bind, "privilege": _privilege, "whoami": _whoami, "account": _account,
 }
