@@ -50,7 +50,16 @@ from tests.helpers import free_port, random_password
 
 SSHD = "/usr/sbin/sshd"
 SIMULATOR = Path(__file__).with_name("vendor_cli.py")
+SIMULATOR_FILES = (SIMULATOR, Path(__file__).with_name("vendor_texts.py"))
 SYSTEM_PYTHON = "/usr/bin/python3"  # the test users cannot read root's pyenv; stdlib suffices
+
+
+def install_simulator(folder: Path) -> Path:
+    """Copy the device simulator (and its texts) where the test users can read and run it."""
+    for src in SIMULATOR_FILES:
+        shutil.copyfile(src, folder / src.name)
+        (folder / src.name).chmod(0o755)
+    return folder / SIMULATOR.name
 
 
 @dataclass(frozen=True)
@@ -247,9 +256,7 @@ class SshdServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="ekt-sshd-"))
         self.workdir.chmod(0o755)  # test users read the simulator from here
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
-        sim = self.workdir / "vendor_cli.py"
-        shutil.copyfile(SIMULATOR, sim)
-        sim.chmod(0o755)
+        sim = install_simulator(self.workdir)
 
         host_keys = self._host_keys()
         roles = [ROLES_BY_NAME[r] for r in (self.roles or [r.name for r in ROLES])]

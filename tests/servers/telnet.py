@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import free_port, random_password
-from tests.servers.sshd import ROLES_BY_NAME, SIMULATOR, SYSTEM_PYTHON, SshAccount, _run
+from tests.servers.sshd import ROLES_BY_NAME, SYSTEM_PYTHON, SshAccount, _run, install_simulator
 
 TELNETD = "/usr/sbin/telnetd"
 SOCAT = "/usr/bin/socat"
@@ -92,9 +92,7 @@ class TelnetServer:
             raise RuntimeError("the telnet fixture creates system users: run the tests as root")
         self.workdir = Path(tempfile.mkdtemp(prefix="ekt-telnet-"))
         self.workdir.chmod(0o755)  # the test users run the simulator from here
-        sim = self.workdir / "vendor_cli.py"
-        shutil.copyfile(SIMULATOR, sim)
-        sim.chmod(0o755)
+        sim = install_simulator(self.workdir)
 
         linux_user, linux_pw = self._user("lnx", "/bin/bash")
         linux = SshAccount(role="linux", username=linux_user, password=linux_pw, profile="linux",
