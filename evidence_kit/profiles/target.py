@@ -16,11 +16,12 @@ import re
 import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from evidence_kit.secrets import SecretRef, parse_secret_ref
 
 TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SSH_FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
 CERT_FINGERPRINT = re.compile(r"^(?:sha256:)?(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")
 
 
@@ -36,6 +37,16 @@ class _SecretMarker:
 
 SECRET = _SecretMarker()
 SecretField = Annotated[SecretRef | None, BeforeValidator(secret_ref), SECRET]
+
+
+def _ssh_fingerprint(value: str | None) -> str | None:
+    if value is not None and not SSH_FINGERPRINT.match(value):
+        raise ValueError("must be an OpenSSH SHA-256 fingerprint (SHA256: followed by 43 base64 characters)")
+    return value
+
+
+# A pinned SSH host key (a target's or a jump host's): OpenSSH's SHA256:... form.
+HostKeyPin = Annotated[str | None, AfterValidator(_ssh_fingerprint)]
 
 
 class TargetProblem(ValueError):
