@@ -40,7 +40,7 @@ from evidence_kit.drivers.ad_tables import (
 )
 from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, end
 from evidence_kit.drivers.ldap_transcript import Transcript
-from evidence_kit.drivers.tls import info_from_socket, judge, verify_chain
+from evidence_kit.drivers.tls import info_from_socket, judge_and_record, verify_chain
 from evidence_kit.profiles.directory import (
     DEFAULT_PORTS,
     TRANSPORTS,
@@ -220,13 +220,8 @@ class _Capture(AccountLookups):
         sock = self.conn.socket
         info = info_from_socket(sock, host, port, host if _is_name(host) else None, verified=False)
         info.verified, info.verify_error = verify_chain(info.chain_der, host)
-        decision = judge(info, target.certificate, target.allow_self_signed)
-        if info.chain_der:
-            session.add_artifact("dc-certificate-chain.pem", info.chain_pem(), kind="certificate_chain",
-                                 media_type="application/x-pem-file", leaf_sha256=info.leaf_sha256)
-        facts = {**info.record(), "trust": decision.as_dict()}
-        session.event("tls", facts)
-        session.set_identity(certificate_sha256=info.leaf_sha256)
+        decision, facts = judge_and_record(session, info, target.certificate, target.allow_self_signed,
+                                           "dc-certificate-chain.pem")
         self.record["tls"] = facts
         leaf = facts["chain"][0] if facts["chain"] else {}
         self.transcript.op("tls", {"dc": f"{host}:{port}"}, {

@@ -314,3 +314,18 @@ def judge(info: TlsInfo, pinned: str | None, allow_self_signed: bool) -> TrustDe
         False, "untrusted",
         f"{why}; pin it with 'certificate: {colon_form(info.leaf_sha256)}' or set 'allow_self_signed: true'",
     )
+
+
+def judge_and_record(session: Any, info: TlsInfo, pinned: str | None, allow_self_signed: bool,
+                     artifact: str = "certificate-chain.pem") -> tuple[TrustDecision, dict[str, Any]]:
+    """Judge a presented chain by the one rule and record it as evidence, before any secret is
+    sent: the chain as an artifact, a ``tls`` journal event with the decision, the leaf in the
+    identity. ``session`` is the target's session (evidence_kit/case/session.py)."""
+    decision = judge(info, pinned, allow_self_signed)
+    if info.chain_der:
+        session.add_artifact(artifact, info.chain_pem(), kind="certificate_chain",
+                             media_type="application/x-pem-file", leaf_sha256=info.leaf_sha256)
+    facts = {**info.record(), "trust": decision.as_dict()}
+    session.event("tls", facts)
+    session.set_identity(certificate_sha256=info.leaf_sha256)
+    return decision, facts

@@ -35,7 +35,7 @@ from evidence_kit.case.screenshots import add_screenshot
 from evidence_kit.drivers.base import Driver, Ending, RunOptions, TargetEnded, TargetJob, end
 from evidence_kit.drivers.rdp.freerdp import XFREERDP, RdpLogonRequest, RdpLogonResult, logon
 from evidence_kit.drivers.rdp.negotiate import RdpProbe, RdpProbeError, probe
-from evidence_kit.drivers.tls import judge
+from evidence_kit.drivers.tls import judge_and_record
 from evidence_kit.errors import EvidenceKitError
 from evidence_kit.profiles._windows import WindowsAccount
 from evidence_kit.profiles.rdp import RdpProfile, RdpTarget
@@ -128,13 +128,8 @@ class _Capture:
     def _check_certificate(self, seen: RdpProbe) -> None:
         target, session = self.job.target, self.job.session
         info = seen.tls
-        decision = judge(info, target.certificate, target.allow_self_signed)
-        if info.chain_der:
-            session.add_artifact("rdp-certificate-chain.pem", info.chain_pem(), kind="certificate_chain",
-                                 media_type="application/x-pem-file", leaf_sha256=info.leaf_sha256)
-        facts = {**info.record(), "trust": decision.as_dict()}
-        session.event("tls", facts)
-        session.set_identity(certificate_sha256=info.leaf_sha256)
+        decision, facts = judge_and_record(session, info, target.certificate, target.allow_self_signed,
+                                           "rdp-certificate-chain.pem")
         self.record["tls"] = facts
         if not decision.accepted:
             end(Outcome.CERTIFICATE_MISMATCH, f"{decision.reason}; no user name or password was sent")
