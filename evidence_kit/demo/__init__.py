@@ -187,13 +187,13 @@ def run_demo(workdir: Path, echo: Echo = print, web: bool = True) -> DemoResult:
 
 def _report(archive: Path, folder: Path, made: Any, root_files: list[Path], echo: Echo, pdf: bool) -> Path:
     """The legal review report: HTML always; PDF too when a browser can print it."""
-    from evidence_kit.report.make import write_report
+    from evidence_kit.report.make import write_reports
 
     out = folder / "report.html"
-    write_report(archive, out, identity_files=[made.identity], trust_key=made.signing_public, tsa_cas=root_files)
+    outs = [out, out.with_suffix(".pdf")] if pdf else [out]
+    # HTML and PDF from one verification and extraction of the archive.
+    write_reports(archive, outs, identity_files=[made.identity], trust_key=made.signing_public, tsa_cas=root_files)
     echo(f"report for legal review: {out}")
     if pdf:
-        write_report(archive, out.with_suffix(".pdf"), identity_files=[made.identity],
-                     trust_key=made.signing_public, tsa_cas=root_files)
         echo(f"report as PDF: {out.with_suffix('.pdf')}")
     return out
