@@ -26,10 +26,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.sshd import SshdTargets, _run, fingerprint_of_pub
 
 SSH_AGENT = "/usr/bin/ssh-agent"
@@ -69,21 +69,12 @@ class AgentKeys:
 
 
 @dataclass
-class SshAgent:
+class SshAgent(ServerFixture[AgentKeys]):
     """Start/stop the agent; a context manager that always cleans up."""
 
     workdir: Path = field(init=False)
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
 
-    def __enter__(self) -> AgentKeys:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def start(self) -> AgentKeys:
         self.workdir = Path(tempfile.mkdtemp(prefix="ekt-agent-"))  # 0700: only we reach the socket

@@ -43,6 +43,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import random_password
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.netns import Link, TestNetwork, in_netns, roles_of, wait_listening
 from tests.servers.portals import PRODUCTS, PortalServer, _handler
 from tests.servers.sshd import SSHD, SshAccount, SshdServer, SshdTargets, _run, fingerprint_of_pub
@@ -227,7 +228,7 @@ def start_portal(netns: str, host: str, port: int) -> PortalServer:
 
 
 @dataclass
-class JumpLabServer:
+class JumpLabServer(ServerFixture[JumpLab]):
     """Start/stop the whole lab; a context manager that cleans up on any failure."""
 
     net: TestNetwork = field(init=False)
@@ -237,15 +238,6 @@ class JumpLabServer:
     _portal: PortalServer | None = field(init=False, default=None)
     timings: dict[str, float] = field(init=False, default_factory=dict)  # start-up seconds per part
 
-    def __enter__(self) -> JumpLab:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def _sshd(self, role: str, peer: str, roles: tuple[str, ...], jump: bool) -> SshdTargets:
         t0 = time.monotonic()

@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from tests.helpers import free_port, random_password
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.sshd import _run
 
 DANTED = "/usr/sbin/danted"
@@ -79,22 +79,13 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 @dataclass
-class DanteServer:
+class DanteServer(ServerFixture[ProxyEndpoint]):
     """danted with a SOCKS5 username/password account; a context manager that always cleans up."""
 
     workdir: Path = field(init=False)
     user: str = field(init=False, default="")
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
 
-    def __enter__(self) -> ProxyEndpoint:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def start(self) -> ProxyEndpoint:
         if os.geteuid() != 0:
@@ -149,21 +140,12 @@ socks block {{
 
 
 @dataclass
-class TinyproxyServer:
+class TinyproxyServer(ServerFixture[ProxyEndpoint]):
     """tinyproxy with BasicAuth; a context manager that always cleans up."""
 
     workdir: Path = field(init=False)
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
 
-    def __enter__(self) -> ProxyEndpoint:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def start(self) -> ProxyEndpoint:
         self.workdir = Path(tempfile.mkdtemp(prefix="ekt-httpproxy-"))

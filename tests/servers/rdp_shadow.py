@@ -34,6 +34,7 @@ import pytest
 
 from evidence_kit.drivers.rdp.display import PrivateDisplay
 from tests.helpers import free_port, random_password
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.rdp_common import RdpAccount, cert_sha256_of_pem, secrets_of
 from tests.servers.sshd import SilentServer
 
@@ -84,7 +85,7 @@ class ShadowTargets:
 
 
 @dataclass
-class ShadowServer:
+class ShadowServer(ServerFixture[ShadowTargets]):
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
     workdir: Path = field(init=False)
     port: int = field(init=False, default=0)
@@ -92,15 +93,6 @@ class ShadowServer:
     _procs: list[subprocess.Popen[bytes]] = field(init=False, default_factory=list)
     _silent: SilentServer | None = field(init=False, default=None)
 
-    def __enter__(self) -> ShadowTargets:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> ShadowTargets:
         self.workdir = Path(tempfile.mkdtemp(prefix="ekt-shadow-"))

@@ -31,6 +31,7 @@ from types import MappingProxyType
 import pytest
 
 from tests.helpers import free_port, random_password
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.rdp_common import run
 from tests.servers.sshd import SilentServer
 
@@ -71,7 +72,7 @@ class SmbdTargets:
 
 
 @dataclass
-class SmbdServer:
+class SmbdServer(ServerFixture[SmbdTargets]):
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
     workdir: Path = field(init=False)
     port: int = field(init=False, default=0)
@@ -80,15 +81,6 @@ class SmbdServer:
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
     _silent: SilentServer | None = field(init=False, default=None)
 
-    def __enter__(self) -> SmbdTargets:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> SmbdTargets:
         if os.geteuid() != 0:

@@ -47,6 +47,7 @@ import pytest
 import yaml
 
 from tests.helpers import free_port, random_password
+from tests.servers.lifecycle import ServerFixture
 
 SSHD = "/usr/sbin/sshd"
 SIMULATOR = Path(__file__).with_name("vendor_cli.py")
@@ -220,7 +221,7 @@ class SilentServer:
 
 
 @dataclass
-class SshdServer:
+class SshdServer(ServerFixture[SshdTargets]):
     """Start/stop the whole set-up; use as a context manager (cleans up on any failure)."""
 
     roles: Iterable[str] | None = None  # None = all of ROLES
@@ -238,15 +239,6 @@ class SshdServer:
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
     _silent: SilentServer | None = field(init=False, default=None)
 
-    def __enter__(self) -> SshdTargets:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # -- set-up ---------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import free_port, random_password
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.sshd import ROLES_BY_NAME, SYSTEM_PYTHON, SshAccount, _run, install_simulator
 
 TELNETD = "/usr/sbin/telnetd"
@@ -62,7 +63,7 @@ class TelnetTargets:
 
 
 @dataclass
-class TelnetServer:
+class TelnetServer(ServerFixture[TelnetTargets]):
     """Start/stop socat + telnetd and the accounts; a context manager that always cleans up."""
 
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
@@ -70,15 +71,6 @@ class TelnetServer:
     _users: list[str] = field(init=False, default_factory=list)
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
 
-    def __enter__(self) -> TelnetTargets:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def _user(self, tag: str, shell: str) -> tuple[str, str]:
         user, password = f"ekt_{self.suffix}_t{tag}", random_password("Tel")

@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import free_port, random_password
+from tests.servers.lifecycle import ServerFixture
 from tests.servers.rdp_common import (
     RdpAccount,
     descendants,
@@ -121,7 +122,7 @@ def _ini_set(text: str, key: str, value: str, section: str = "Globals") -> str:
 
 
 @dataclass
-class XrdpServer:
+class XrdpServer(ServerFixture[XrdpTargets]):
     roles: tuple[str, ...] = ("admin", "plain")
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
     lock_timeout: float = 600.0
@@ -133,15 +134,6 @@ class XrdpServer:
     _silent: SilentServer | None = field(init=False, default=None)
     _lock: Any = field(init=False, default=None)
 
-    def __enter__(self) -> XrdpTargets:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _take_lock(self) -> None:
         self._lock = open(LOCK_FILE, "w")
