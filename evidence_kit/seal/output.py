@@ -245,3 +245,9 @@ def interruptible() -> Iterator[SignalGuard]:
         raise SealInterrupted(stop.signum) from None
     except KeyboardInterrupt as exc:
         raise SealInterrupted(interrupts.signal_of(exc)) from None
+    except Exception:
+        # A signal that landed inside a library's callback (pyrage's reader or writer) comes
+        # back as that library's own error: the signal is still the cause.
+        if guard.received is not None:
+            raise SealInterrupted(guard.received) from None
+        raise

@@ -79,3 +79,17 @@ def test_after_hold_a_signal_no_longer_stops_the_seal() -> None:
         for _ in range(1000):
             pass
     assert guard.received == signal.SIGTERM
+
+
+def test_a_signal_swallowed_by_a_library_is_still_an_interrupt() -> None:
+    """pyrage turns what its Python reader raised (the signal's exception) into its own error text;
+    the seal still ends as interrupted by that signal, never as 'age encryption failed'."""
+    from evidence_kit.errors import ArchiveError
+
+    with pytest.raises(SealInterrupted) as caught, interruptible() as guard:
+        guard.hold()  # the signal is only remembered, as inside a library callback
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):
+            pass
+        raise ArchiveError("age encryption failed: _Stop: 15")
+    assert caught.value.exit_code == 143
