@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.lifecycle import ServerFixture
-from tests.servers.sshd import SshdTargets, _run, fingerprint_of_pub
+from tests.servers.lifecycle import ServerFixture, run_checked
+from tests.servers.sshd import SshdTargets, fingerprint_of_pub
 
 SSH_AGENT = "/usr/bin/ssh-agent"
 
@@ -90,7 +90,7 @@ class SshAgent(ServerFixture[AgentKeys]):
         keys = {}
         for name, ktype, extra in (("other", "rsa", ["-b", "3072"]), ("authorized", "ed25519", [])):
             path = self.workdir / f"id_{name}"
-            _run(["ssh-keygen", "-q", "-t", ktype, *extra, "-N", "", "-C", f"ekt-agent-{name}", "-f", str(path)])
+            run_checked(["ssh-keygen", "-q", "-t", ktype, *extra, "-N", "", "-C", f"ekt-agent-{name}", "-f", str(path)])
             proc = subprocess.run(["ssh-add", "-q", str(path)], env=env, capture_output=True, text=True, timeout=30)
             if proc.returncode != 0:
                 raise RuntimeError(f"ssh-add failed: {proc.stderr.strip()}")

@@ -43,10 +43,10 @@ from typing import Any
 import pytest
 
 from tests.helpers import random_password
-from tests.servers.lifecycle import ServerFixture
+from tests.servers.lifecycle import ServerFixture, run_checked
 from tests.servers.netns import Link, TestNetwork, in_netns, roles_of, wait_listening
 from tests.servers.portals import PRODUCTS, PortalServer, _handler
-from tests.servers.sshd import SSHD, SshAccount, SshdServer, SshdTargets, _run, fingerprint_of_pub
+from tests.servers.sshd import SSHD, SshAccount, SshdServer, SshdTargets, fingerprint_of_pub
 
 DROPBEAR = "/usr/sbin/dropbear"
 LINKS = (Link("root", "jump1"), Link("jump1", "target"), Link("jump1", "jump2"), Link("jump2", "deep"))
@@ -175,7 +175,7 @@ class DropbearServer:
         keys, fingerprints, lines = [], {}, []
         for ktype in ("ed25519", "rsa"):
             key = self.workdir / f"dropbear_{ktype}_host_key"
-            _run(["dropbearkey", "-t", ktype, "-f", str(key)])
+            run_checked(["dropbearkey", "-t", ktype, "-f", str(key)])
             pub = subprocess.run(["dropbearkey", "-y", "-f", str(key)], capture_output=True, text=True,
                                  check=True).stdout
             line = next(x for x in pub.splitlines() if x.startswith("ssh-"))

@@ -4,6 +4,7 @@ left behind, would leak into the next test session)."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -28,3 +29,27 @@ class ServerFixture(Generic[T]):
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def run_checked(args: list[str], stdin: str | None = None, timeout: float = 60) -> None:
+    """Run a set-up command; its input (passwords for chpasswd) goes through stdin, never argv."""
+    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+
+
+def add_user(name: str, password: str, comment: str, *, home: bool = True, shell: str = "/bin/bash",
+             groups: tuple[str, ...] = ()) -> None:
+    """A throw-away system user with a password (tests run as root); remove it with remove_users."""
+    args = ["useradd", "--badname", "-m" if home else "-M", "-s", shell, "-c", comment]
+    if groups:
+        args += ["-G", ",".join(groups)]
+    run_checked([*args, name])
+    run_checked(["chpasswd"], stdin=f"{name}:{password}\n")
+
+
+def remove_users(names: list[str]) -> None:
+    """Remove throw-away users (-f: also with a session still open; -r: home and mail spool)."""
+    for name in names:
+        subprocess.run(["userdel", "-f", "-r", name], capture_output=True, timeout=30)
+    names.clear()

@@ -29,8 +29,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.helpers import free_port, random_password
-from tests.servers.lifecycle import ServerFixture
-from tests.servers.sshd import _run
+from tests.servers.lifecycle import ServerFixture, run_checked
 
 DANTED = "/usr/sbin/danted"
 TINYPROXY = "/usr/bin/tinyproxy"
@@ -93,9 +92,9 @@ class DanteServer(ServerFixture[ProxyEndpoint]):
         self.workdir = Path(tempfile.mkdtemp(prefix="ekt-socks-"))
         user = f"ekt_{secrets.token_hex(3)}_sox"
         password = random_password("Sox")
-        _run(["useradd", "-M", "-s", "/usr/sbin/nologin", "-c", "evidence-kit test SOCKS user", user])
+        run_checked(["useradd", "-M", "-s", "/usr/sbin/nologin", "-c", "evidence-kit test SOCKS user", user])
         self.user = user
-        _run(["chpasswd"], stdin=f"{user}:{password}\n")
+        run_checked(["chpasswd"], stdin=f"{user}:{password}\n")
         port = free_port()
         log = self.workdir / "danted.log"
         conf = self.workdir / "danted.conf"
@@ -122,7 +121,7 @@ socks block {{
   log: connect error
 }}
 """)
-        _run([DANTED, "-V", "-f", str(conf)])
+        run_checked([DANTED, "-V", "-f", str(conf)])
         with open(self.workdir / "danted.out", "wb") as out:
             self._proc = subprocess.Popen([DANTED, "-f", str(conf), "-p", str(self.workdir / "danted.pid")],
                                           stdout=out, stderr=out)

@@ -47,7 +47,7 @@ import pytest
 import yaml
 
 from tests.helpers import free_port, random_password
-from tests.servers.lifecycle import ServerFixture
+from tests.servers.lifecycle import ServerFixture, add_user, remove_users, run_checked
 
 SSHD = "/usr/sbin/sshd"
 SIMULATOR = Path(__file__).with_name("vendor_cli.py")
@@ -182,11 +182,6 @@ def fingerprint_of_pub(line: str) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
-def _run(args: list[str], stdin: str | None = None) -> None:
-    # Input (passwords for chpasswd) goes through stdin, never argv.
-    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
 
 
 class SilentServer:
@@ -262,7 +257,7 @@ class SshdServer(ServerFixture[SshdTargets]):
         self.port = self.listen_port or free_port()
         config = self.workdir / "sshd_config"
         config.write_text(self._config(host_keys, accounts, match_blocks))
-        _run([SSHD, "-t", "-f", str(config)])
+        run_checked([SSHD, "-t", "-f", str(config)])
         self._start_sshd(config)
         self._silent = SilentServer()
 
@@ -285,7 +280,7 @@ class SshdServer(ServerFixture[SshdTargets]):
         pubs = []
         for ktype, extra in (("ed25519", []), ("ecdsa", ["-b", "256"]), ("rsa", ["-b", "2048"])):
             key = self.workdir / f"ssh_host_{ktype}_key"
-            _run(["ssh-keygen", "-q", "-t", ktype, *extra, "-N", "", "-C", f"ekt-{ktype}", "-f", str(key)])
+            run_checked(["ssh-keygen", "-q", "-t", ktype, *extra, "-N", "", "-C", f"ekt-{ktype}", "-f", str(key)])
             pubs.append(key.with_suffix(".pub"))
         return pubs
 
@@ -296,10 +291,8 @@ class SshdServer(ServerFixture[SshdTargets]):
         suffix = getattr(ProfileRegistry().get(role.profile).profile, "username_suffix", "")
         system_user = base + suffix  # RouterOS reads "+cte" from the name; sshd sees it whole
         password = random_password("Pw")
-        _run(["useradd", "--badname", "-m", "-s", "/bin/bash", "-c", f"evidence-kit test {role.name}",
-              system_user])
         self._users.append(system_user)
-        _run(["chpasswd"], stdin=f"{system_user}:{password}\n")
+        add_user(system_user, password, f"evidence-kit test {role.name}")
         home = Path(f"/home/{system_user}")
 
         enable_secret = key_file = None
@@ -318,7 +311,7 @@ class SshdServer(ServerFixture[SshdTargets]):
             block.append("    PasswordAuthentication no")
         if role.key:
             key_file = self.workdir / f"id_ed25519_{role.tag}"
-            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ekt-{role.tag}", "-f", str(key_file)])
+            run_checked(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ekt-{role.tag}", "-f", str(key_file)])
             ssh_dir = home / ".ssh"
             ssh_dir.mkdir(mode=0o700, exist_ok=True)
             (ssh_dir / "authorized_keys").write_text(key_file.with_suffix(".pub").read_text())
@@ -417,10 +410,7 @@ Subsystem sftp internal-sftp
                 self._proc.kill()
                 self._proc.wait(5)
             self._proc = None
-        for user in self._users:
-            # -f: also when a session of the user is still open; -r: home and mail spool.
-            subprocess.run(["userdel", "-f", "-r", user], capture_output=True, timeout=30)
-        self._users.clear()
+        remove_users(self._users)
         if getattr(self, "workdir", None) is not None and self.workdir.exists():
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -35,8 +35,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import free_port, random_password
-from tests.servers.lifecycle import ServerFixture
-from tests.servers.sshd import ROLES_BY_NAME, SYSTEM_PYTHON, SshAccount, _run, install_simulator
+from tests.servers.lifecycle import ServerFixture, add_user, remove_users
+from tests.servers.sshd import ROLES_BY_NAME, SYSTEM_PYTHON, SshAccount, install_simulator
 
 TELNETD = "/usr/sbin/telnetd"
 SOCAT = "/usr/bin/socat"
@@ -74,9 +74,8 @@ class TelnetServer(ServerFixture[TelnetTargets]):
 
     def _user(self, tag: str, shell: str) -> tuple[str, str]:
         user, password = f"ekt_{self.suffix}_t{tag}", random_password("Tel")
-        _run(["useradd", "--badname", "-m", "-s", shell, "-c", f"evidence-kit telnet test {tag}", user])
         self._users.append(user)
-        _run(["chpasswd"], stdin=f"{user}:{password}\n")
+        add_user(user, password, f"evidence-kit telnet test {tag}", shell=shell)
         return user, password
 
     def start(self) -> TelnetTargets:
@@ -132,9 +131,7 @@ class TelnetServer(ServerFixture[TelnetTargets]):
                 self._proc.kill()
                 self._proc.wait(5)
             self._proc = None
-        for user in self._users:
-            subprocess.run(["userdel", "-f", "-r", user], capture_output=True, timeout=30)
-        self._users.clear()
+        remove_users(self._users)
         if getattr(self, "workdir", None) is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

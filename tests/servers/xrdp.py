@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import free_port, random_password
-from tests.servers.lifecycle import ServerFixture
+from tests.servers.lifecycle import ServerFixture, add_user, remove_users
 from tests.servers.rdp_common import (
     RdpAccount,
     descendants,
@@ -170,10 +170,8 @@ class XrdpServer(ServerFixture[XrdpTargets]):
             user = f"ekt_{self.suffix}_{role}"
             password = random_password("Rdp")
             groups = users_group + (f",{admins_group}" if role == "admin" else "")
-            run(["useradd", "--badname", "-m", "-s", "/bin/bash", "-G", groups, "-c", f"evidence-kit rdp {role}",
-                 user])
             self._users.append(user)
-            run(["chpasswd"], stdin=f"{user}:{password}\n")
+            add_user(user, password, f"evidence-kit rdp {role}", groups=tuple(groups.split(",")))
             colour = ROLE_COLOURS.get(role, "#884488")
             text = f"EVIDENCE-KIT-DESKTOP-{marker}-{role}"
             startwm = Path(f"/home/{user}/startwm.sh")
@@ -247,9 +245,7 @@ class XrdpServer(ServerFixture[XrdpTargets]):
                 proc.kill()
         self._procs.clear()
         end_pids(user_pids(self._users), grace=1.0)
-        for user in self._users:
-            subprocess.run(["userdel", "-f", "-r", user], capture_output=True, timeout=30)
-        self._users.clear()
+        remove_users(self._users)
         for group in self._groups:
             subprocess.run(["groupdel", group], capture_output=True, timeout=30)
         self._groups.clear()
