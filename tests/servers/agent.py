@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.lifecycle import ServerFixture, run_checked
+from tests.servers.lifecycle import ServerFixture, end_process, run_checked
 from tests.servers.sshd import SshdTargets, fingerprint_of_pub
 
 SSH_AGENT = "/usr/bin/ssh-agent"
@@ -101,12 +101,7 @@ class SshAgent(ServerFixture[AgentKeys]):
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+            end_process(self._proc)
             self._proc = None
         if getattr(self, "workdir", None) is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -43,7 +43,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import random_password
-from tests.servers.lifecycle import ServerFixture, run_checked
+from tests.servers.lifecycle import ServerFixture, end_process, run_checked
 from tests.servers.netns import Link, TestNetwork, in_netns, roles_of, wait_listening
 from tests.servers.portals import PRODUCTS, PortalServer, _handler
 from tests.servers.sshd import SSHD, SshAccount, SshdServer, SshdTargets, fingerprint_of_pub
@@ -200,12 +200,7 @@ class DropbearServer:
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+            end_process(self._proc)
             self._proc = None
 
 

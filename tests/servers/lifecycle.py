@@ -53,3 +53,15 @@ def remove_users(names: list[str]) -> None:
     for name in names:
         subprocess.run(["userdel", "-f", "-r", name], capture_output=True, timeout=30)
     names.clear()
+
+
+def end_process(proc: subprocess.Popen[Any] | None, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds: a server child never outlives its fixture."""
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(grace)

@@ -47,7 +47,7 @@ import pytest
 import yaml
 
 from tests.helpers import free_port, random_password
-from tests.servers.lifecycle import ServerFixture, add_user, remove_users, run_checked
+from tests.servers.lifecycle import ServerFixture, add_user, end_process, remove_users, run_checked
 
 SSHD = "/usr/sbin/sshd"
 SIMULATOR = Path(__file__).with_name("vendor_cli.py")
@@ -403,12 +403,7 @@ Subsystem sftp internal-sftp
             self._silent.close()
             self._silent = None
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+            end_process(self._proc)
             self._proc = None
         remove_users(self._users)
         if getattr(self, "workdir", None) is not None and self.workdir.exists():

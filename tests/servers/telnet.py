@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import free_port, random_password
-from tests.servers.lifecycle import ServerFixture, add_user, remove_users
+from tests.servers.lifecycle import ServerFixture, add_user, end_process, remove_users
 from tests.servers.sshd import ROLES_BY_NAME, SYSTEM_PYTHON, SshAccount, install_simulator
 
 TELNETD = "/usr/sbin/telnetd"
@@ -124,12 +124,7 @@ class TelnetServer(ServerFixture[TelnetTargets]):
         if self._proc is not None:
             # socat's forked children (one per open connection) leave with their telnetd; the
             # listener ends on SIGTERM.
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+            end_process(self._proc)
             self._proc = None
         remove_users(self._users)
         if getattr(self, "workdir", None) is not None:
