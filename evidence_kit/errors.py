@@ -75,6 +75,12 @@ class ArchiveError(EvidenceKitError):
     """The archive is unusable as input (not found, not age, unsafe member...)."""
 
 
+class CheckProblem(Exception):
+    """What one check of the evidence found wrong (a bag, a signature, a time-stamp, a receipt, a
+    transmittal, an age header). Not an error of the run: verify and the report turn it into a
+    failed check with these words, so it never reaches the user as an error on its own."""
+
+
 class CheckFailed(EvidenceKitError):
     """The run worked but evidence failed a check, or a login failed."""
 

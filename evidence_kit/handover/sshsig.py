@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from evidence_kit.errors import CheckProblem
+
 MAGIC = b"SSHSIG"
 VERSION = 1
 BEGIN = "-----BEGIN SSH SIGNATURE-----"
@@ -40,7 +42,7 @@ HASHES = {"sha512": hashlib.sha512, "sha256": hashlib.sha256}
 RSA_ALGORITHMS = {"rsa-sha2-512": hashes.SHA512, "rsa-sha2-256": hashes.SHA256}
 
 
-class SshSigProblem(Exception):
+class SshSigProblem(CheckProblem):
     """An SSHSIG signature is malformed or does not verify."""
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evidence_kit.errors import CheckProblem
 from evidence_kit.seal import keys, sign
 from evidence_kit.seal.seal import TimestampFailed
 from evidence_kit.seal.timestamp import TimestampProblem, check_response
@@ -74,7 +75,7 @@ def write(folder: Path, body: dict[str, Any], key: Ed25519PrivateKey, tsa_urls: 
     return Written([NAME, SIGNATURE, *(n for n, _ in stamps), SIGNER_PEM], times)
 
 
-class TransmittalProblem(Exception):
+class TransmittalProblem(CheckProblem):
     """The transmittal is unreadable, or its signature or a time-stamp does not verify."""
 
 

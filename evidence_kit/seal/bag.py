@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from evidence_kit.errors import CheckProblem
 from evidence_kit.seal.archive import FileDigest
 from evidence_kit.seal.model import (
     ALGORITHMS,
@@ -26,7 +27,7 @@ from evidence_kit.seal.model import (
 BAGIT_TXT_BODY = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
 
-class BagProblem(Exception):
+class BagProblem(CheckProblem):
     """The bag is incomplete or a manifest does not match."""
 
 

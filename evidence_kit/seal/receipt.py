@@ -17,6 +17,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evidence_kit.errors import CheckProblem
 from evidence_kit.seal import sign
 from evidence_kit.seal.keys import fingerprint
 from evidence_kit.seal.model import RECEIPT_FORMAT
@@ -40,7 +41,7 @@ def signature_of(body: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
     return sign.sign(key, canonical(body))
 
 
-class ReceiptProblem(Exception):
+class ReceiptProblem(CheckProblem):
     """The receipt is malformed, not signed by the archive's signer, or does not match."""
 
 

@@ -10,8 +10,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from evidence_kit.errors import CheckProblem
 
-class SignatureProblem(Exception):
+
+class SignatureProblem(CheckProblem):
     """The signature or the signer's key is unusable or does not verify."""
 
 

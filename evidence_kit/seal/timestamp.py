@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from evidence_kit.errors import InputError, KeyFileError
+from evidence_kit.errors import CheckProblem, InputError, KeyFileError
 
 MAX_RESPONSE = 1 << 20
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
@@ -35,7 +35,7 @@ HASHES = {
 }
 
 
-class TimestampProblem(Exception):
+class TimestampProblem(CheckProblem):
     """A time-stamp response is unusable or does not verify."""
 
 

@@ -15,12 +15,14 @@ from typing import IO
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from evidence_kit.errors import CheckProblem
+
 AGE_MAGIC = b"age-encryption.org/v1\n"
 MAX_HEADER = 64 * 1024
 FILE_KEY_SIZE = 16
 
 
-class AgeFormatError(Exception):
+class AgeFormatError(CheckProblem):
     """The bytes are not a well-formed age file (header syntax, MAC, a chunk, truncation)."""
 
 
