@@ -19,7 +19,9 @@ from evidence_kit.report.terminal import render_cast, render_text, visible
 MAX_TRANSCRIPT_LINES = 5000  # per transcript; the full file is in the archive and the appendix
 MAX_TEXT_BYTES = 4 << 20
 MAX_CAST_BYTES = 64 << 20
-TEXT_KINDS = ("banner", "ldap_transcript", "transcript", "smb_transcript", "rdp_client_log")
+# Shown as text: every plain-text artifact, whatever driver wrote it (a new kind needs no line
+# here); these titles only name the known ones better. The host key is shown with the identity.
+NOT_SHOWN_AS_TEXT = ("host_key",)
 TEXT_TITLES = {"banner": "Banner shown before login", "ldap_transcript": "LDAP conversation",
                "transcript": "Text transcript", "smb_transcript": "SMB conversation",
                "rdp_client_log": "The RDP client's log (FreeRDP)"}
@@ -77,6 +79,13 @@ def cast_transcript(path: Path, artifact: ArtifactRow) -> TranscriptView:
                           len(cast.lines), cast.problems, kind="asciicast")
 
 
+def shown_as_text(artifact: ArtifactRow) -> bool:
+    """A plain-text artifact the target's section shows as a transcript."""
+    if artifact.kind in NOT_SHOWN_AS_TEXT:
+        return False
+    return artifact.kind in TEXT_TITLES or artifact.media_type.startswith("text/plain")
+
+
 def text_transcript(path: Path, artifact: ArtifactRow) -> TranscriptView:
     """A text artifact (banner, LDAP conversation, session text) with escapes interpreted."""
     try:
@@ -87,7 +96,7 @@ def text_transcript(path: Path, artifact: ArtifactRow) -> TranscriptView:
     shown = render_text(text, width=4000, height=1000).split("\n")
     lines = [TranscriptLine("", line) for line in shown[:MAX_TRANSCRIPT_LINES]]
     problems = [f"only the first {MAX_TEXT_BYTES >> 20} MiB are shown"] if cut else []
-    title = TEXT_TITLES.get(artifact.kind, artifact.kind)
+    title = TEXT_TITLES.get(artifact.kind, artifact.kind.replace("_", " "))
     return TranscriptView(f"{title} ({Path(artifact.path).name})", artifact.path, artifact.sha256,
                           "plain text transcript, terminal escapes interpreted or removed", lines, len(shown),
                           problems, kind=artifact.kind)

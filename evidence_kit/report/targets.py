@@ -189,7 +189,7 @@ def _evidence(reading: JournalReading, view: TargetView, artifact: ArtifactRow, 
         reading.stamped.append((view, edata, artifact))
     elif kind == "asciicast":
         view.transcripts.append(files.cast_transcript(path, artifact))
-    elif kind in files.TEXT_KINDS:
+    elif files.shown_as_text(artifact):
         view.transcripts.append(files.text_transcript(path, artifact))
     elif kind == "certificate_chain":
         view.certificates.extend(files.certificates(path, artifact.path))
