@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     # 100 SSH targets behind one jump host (network namespaces: root), pooled and not, vs paramiko
     "jump": (["--targets", "100", "--concurrency", "16", "--rounds", "2"], ["--targets", "30", "--concurrency", "8"]),
     "web": (["--logins", "20"], ["--logins", "6"]),
+    # 10 RDP logons at concurrency 4 (xrdp, throw-away users: root), the driver vs a bare xfreerdp script
+    "rdp": (["--logons", "10", "--concurrency", "4", "--rounds", "2"], ["--logons", "4", "--concurrency", "2"]),
     "seal": (["--size", "2G"], ["--size", "256M", "--repeat", "1"]),
     "report": (["--targets", "200", "--shots", "5"], ["--targets", "30", "--shots", "3", "--no-pdf"]),
     "import": (["--entries", "10000", "--rounds", "3"], ["--entries", "2000", "--rounds", "1"]),
