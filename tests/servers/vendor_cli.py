@@ -33,45 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 try:  # a module of the test suite (tests/profiles imports VENDORS)
-    from tests.servers.vendor_texts import (
-        AOSCX_SYSTEM,
-        AOSCX_VERSION,
-        ASA_VERSION,
-        CISCO_IOS_INVENTORY,
-        CISCO_IOS_VERSION,
-        EDGEOS_VERSION,
-        EDGESWITCH_VERSION,
-        EOS_VERSION,
-        FORTIOS_STATUS,
-        JUNOS_VERSION,
-        MIKROTIK_BANNER,
-        MIKROTIK_RESOURCE,
-        NXOS_VERSION,
-        PANOS_INFO,
-        PFSENSE_MENU,
-        PROCURVE_SYSTEM,
-        PROCURVE_VERSION,
-    )
+    from tests.servers import vendor_texts as texts
 except ImportError:  # run as the ForceCommand script, vendor_texts.py beside it
-    from vendor_texts import (  # type: ignore[no-redef]
-        AOSCX_SYSTEM,
-        AOSCX_VERSION,
-        ASA_VERSION,
-        CISCO_IOS_INVENTORY,
-        CISCO_IOS_VERSION,
-        EDGEOS_VERSION,
-        EDGESWITCH_VERSION,
-        EOS_VERSION,
-        FORTIOS_STATUS,
-        JUNOS_VERSION,
-        MIKROTIK_BANNER,
-        MIKROTIK_RESOURCE,
-        NXOS_VERSION,
-        PANOS_INFO,
-        PFSENSE_MENU,
-        PROCURVE_SYSTEM,
-        PROCURVE_VERSION,
-    )
+    import vendor_texts as texts  # type: ignore[no-redef]
 
 # --- what each device says -------------------------------------------------------------------
 
@@ -119,7 +83,7 @@ VENDORS: dict[str, Vendor] = {
                "**************************************************\n\n",
         enable="enable", enable_fail="% Bad secrets\n\n",
         pager_off={"terminal length 0": "", "terminal width 511": ""},
-        commands={"show version": CISCO_IOS_VERSION, "show inventory": CISCO_IOS_INVENTORY,
+        commands={"show version": texts.CISCO_IOS_VERSION, "show inventory": texts.CISCO_IOS_INVENTORY,
                   "show clock": "*09:12:44.123 UTC Wed Nov 25 2026\n"},
         priv_commands={"show inventory"},
     ),
@@ -128,7 +92,7 @@ VENDORS: dict[str, Vendor] = {
         banner="Cisco Nexus Operating System (NX-OS) Software\nTAC support: http://www.cisco.com/tac\n"
                "Copyright (C) 2002-2023, Cisco and/or its affiliates.\nAll rights reserved.\n",
         pager_off={"terminal length 0": "", "terminal width 511": ""},
-        commands={"show version": NXOS_VERSION, "show hostname": "{host}\n"},
+        commands={"show version": texts.NXOS_VERSION, "show hostname": "{host}\n"},
         error=caret_error("% Invalid command at '^' marker."),
     ),
     "cisco_asa": Vendor(
@@ -136,7 +100,7 @@ VENDORS: dict[str, Vendor] = {
         banner="Type help or '?' for a list of available commands.\n",
         enable="enable", enable_fail="Invalid password\n",
         pager_off={"terminal pager 0": ""}, more="<--- More --->",
-        commands={"show version": ASA_VERSION},
+        commands={"show version": texts.ASA_VERSION},
         error=caret_error("ERROR: % Invalid input detected at '^' marker."),
     ),
     "juniper_junos": Vendor(
@@ -145,7 +109,7 @@ VENDORS: dict[str, Vendor] = {
                "--- JUNOS 21.4R3-S5.4 Kernel 64-bit  JNPR-12.1-20230913.5a5c3b2_buil\n",
         pager_off={"set cli screen-length 0": "Screen length set to 0\n",
                    "set cli screen-width 511": "Screen width set to 511\n"},
-        more="---(more 48%)---", commands={"show version": JUNOS_VERSION},
+        more="---(more 48%)---", commands={"show version": texts.JUNOS_VERSION},
         error=caret_error("unknown command."),
     ),
     "arista_eos": Vendor(
@@ -154,13 +118,13 @@ VENDORS: dict[str, Vendor] = {
         enable="enable", enable_fail="% Access denied\n",
         pager_off={"terminal length 0": "Pagination disabled.\n",
                    "terminal width 32767": "Width set to 32767 columns.\n"},
-        commands={"show version": EOS_VERSION},
+        commands={"show version": texts.EOS_VERSION},
         error=plain_error("% Invalid input"),
     ),
     "fortinet": Vendor(
         hostname="FGT-HQ", prompts={"user": "{host} $ ", "priv": "{host} # "}, start="priv",
         pager_off={}, more="--More-- ",
-        commands={"get system status": FORTIOS_STATUS},
+        commands={"get system status": texts.FORTIOS_STATUS},
         error=plain_error("Unknown action 0\n\nCommand fail. Return code -61"),
     ),
     "paloalto_panos": Vendor(
@@ -168,13 +132,13 @@ VENDORS: dict[str, Vendor] = {
         banner="Last login: Tue Nov 24 16:02:11 2026 from 192.0.2.99\n\n"
                "Number of failed attempts since last successful login: 0\n\n\n",
         pager_off={"set cli pager off": "", "set cli scripting-mode on": ""},
-        more="lines 1-20 ", commands={"show system info": PANOS_INFO},
+        more="lines 1-20 ", commands={"show system info": texts.PANOS_INFO},
         error=plain_error("Unknown command: {word}"),
     ),
     "mikrotik_routeros": Vendor(
-        hostname="MikroTik", prompts={"user": "[{user}@{host}] > "}, banner=MIKROTIK_BANNER,
+        hostname="MikroTik", prompts={"user": "[{user}@{host}] > "}, banner=texts.MIKROTIK_BANNER,
         more="-- [Q quit|D dump|down]",
-        commands={"/system resource print": MIKROTIK_RESOURCE,
+        commands={"/system resource print": texts.MIKROTIK_RESOURCE,
                   "/system identity print": "  name: {host}\n"},
         error=plain_error("bad command name {word} (line 1 column 1)"),
         exits={"/quit", "quit"}, before_prompt="license",
@@ -185,7 +149,7 @@ VENDORS: dict[str, Vendor] = {
                "acknowledge that you have read and understood the Ubiquiti\nLicense Agreement.\n\n",
         enable="enable", enable_fail="Incorrect Password!\n",
         pager_off={"terminal length 0": ""}, more="--More-- or (q)uit",
-        commands={"show version": EDGESWITCH_VERSION},
+        commands={"show version": texts.EDGESWITCH_VERSION},
     ),
     "ubiquiti_edgerouter": Vendor(
         hostname="er-x", prompts={"user": "{user}@{host}:~$ "},
@@ -195,7 +159,7 @@ VENDORS: dict[str, Vendor] = {
                "http://192.168.1.1) and agree to be bound by its terms.\n\n"
                "Linux er-x 4.14.54-UBNT #1 SMP Thu Jun 22 13:16:08 UTC 2023 mips\n",
         pager_off={"terminal length 0": ""}, more=":",
-        commands={"show version": EDGEOS_VERSION},
+        commands={"show version": texts.EDGEOS_VERSION},
         error=plain_error("Invalid command: [{word}]"),
     ),
     "hp_procurve": Vendor(
@@ -209,7 +173,7 @@ VENDORS: dict[str, Vendor] = {
                "  * Special events\n\nPlease register your products now at:  www.hpe.com/networking/register\n\n\n",
         pager_off={"no page": "", "terminal width 511": ""},
         more="-- MORE --, next page: Space, next line: Enter, quit: Control-C",
-        commands={"show system information": PROCURVE_SYSTEM, "show version": PROCURVE_VERSION},
+        commands={"show system information": texts.PROCURVE_SYSTEM, "show version": texts.PROCURVE_VERSION},
         error=plain_error("Invalid input: {word}"), exits={"exit", "logout"}, before_prompt="anykey",
     ),
     "aruba_aoscx": Vendor(
@@ -217,7 +181,7 @@ VENDORS: dict[str, Vendor] = {
         banner="\nLast login: 2026-11-24 16:02:11 from 192.0.2.99\nUser \"admin\" has logged in 12 times "
                "in the past 30 days\n",
         pager_off={"no page": ""}, more="-- MORE --, next page: Space, next line: Enter, quit: q",
-        commands={"show version": AOSCX_VERSION, "show system": AOSCX_SYSTEM},
+        commands={"show version": texts.AOSCX_VERSION, "show system": texts.AOSCX_SYSTEM},
         error=plain_error("Invalid input: {word}"),
     ),
     "pfsense": Vendor(
@@ -377,7 +341,7 @@ class Device:
 
     def menu(self) -> int:
         while True:
-            self.term.write(PFSENSE_MENU + "Enter an option: ")
+            self.term.write(texts.PFSENSE_MENU + "Enter an option: ")
             choice = self.term.line()
             if choice is None or choice.strip() == "0":
                 self.term.write("\n")
