@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets as _secrets
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
+from evidence_kit.capture import CaptureResult
+from evidence_kit.case.journal import read_entries
 from evidence_kit.redact import scan_path
 
 
@@ -30,3 +35,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass
+class CaptureRun:
+    """A capture the driver tests read back: results, each target's run folder, its events, and
+    the JSON record / text transcript the driver wrote (their names per kind: RECORD, TRANSCRIPT)."""
+
+    RECORD: ClassVar[str] = ""
+    TRANSCRIPT: ClassVar[str] = ""
+
+    report: CaptureResult
+    root: Path
+    secrets: list[str]
+
+    def result(self, name: str) -> Any:
+        return next(r for r in self.report.results if r.name == name)
+
+    def folder(self, name: str) -> Path:
+        return self.root / "artifacts" / name / "run001"
+
+    def record(self, name: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.folder(name) / self.RECORD).read_text())
+        return data
+
+    def transcript(self, name: str) -> str:
+        return (self.folder(name) / self.TRANSCRIPT).read_text()
+
+    def events(self, name: str, event: str) -> list[dict[str, Any]]:
+        return [e for e in read_entries(self.root / "journal.jsonl") if e["target"] == name and e["event"] == event]

@@ -8,19 +8,18 @@ case folder: outcomes, the journal, the LDAP transcript and record, the certific
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import ssl
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from evidence_kit.capture import CaptureResult, capture
+from evidence_kit.capture import capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.ad_tables import AD_DATA_CODES, data_code, filetime, sid_to_bytes, sid_to_str, uac_flags
@@ -30,7 +29,7 @@ from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry, lint
 from evidence_kit.profiles.directory import DirectoryProfile, normalise_group
 from evidence_kit.secrets import SecretResolver
-from tests.helpers import assert_no_secrets, free_port
+from tests.helpers import CaptureRun, assert_no_secrets, free_port
 from tests.servers.samba_ad import SambaAD
 from tests.servers.sshd import SilentServer
 
@@ -41,26 +40,11 @@ READ_OPS = {"connect", "starttls", "tls", "search", "bind", "whoami", "unbind", 
 
 
 @dataclass
-class AdRun:
-    ad: SambaAD
-    report: CaptureResult
-    root: Path
-    secrets: list[str]
+class AdRun(CaptureRun):
+    RECORD = "ldap-record.json"
+    TRANSCRIPT = "ldap-transcript.txt"
 
-    def result(self, name: str) -> Any:
-        return next(r for r in self.report.results if r.name == name)
-
-    def folder(self, name: str) -> Path:
-        return self.root / "artifacts" / name / "run001"
-
-    def record(self, name: str) -> dict[str, Any]:
-        return json.loads((self.folder(name) / "ldap-record.json").read_text())
-
-    def transcript(self, name: str) -> str:
-        return (self.folder(name) / "ldap-transcript.txt").read_text()
-
-    def events(self, name: str, event: str) -> list[dict[str, Any]]:
-        return [e for e in read_entries(self.root / "journal.jsonl") if e["target"] == name and e["event"] == event]
+    ad: SambaAD = field(kw_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +96,7 @@ def ad_run(samba_ad: SambaAD, tmp_path_factory: pytest.TempPathFactory) -> AdRun
         report = capture(inv, work / "case", SecretResolver(environ=env))
     finally:
         silent.close()
-    return AdRun(ad, report, work / "case", [*ad.passwords.values(), WRONG_PASSWORD])
+    return AdRun(report, work / "case", [*ad.passwords.values(), WRONG_PASSWORD], ad=ad)
 
 
 @samba

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,14 @@ import pytest
 import yaml
 from PIL import Image
 
-from evidence_kit.capture import CaptureResult, Progress, RunOptions, capture
+from evidence_kit.capture import Progress, RunOptions, capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.drivers.tls import colon_form
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry
 from evidence_kit.secrets import SecretResolver
-from tests.helpers import assert_no_secrets
+from tests.helpers import CaptureRun, assert_no_secrets
 from tests.servers.rdp_common import descendants
 
 WIDTH, HEIGHT = 1024, 768
@@ -40,23 +40,10 @@ PROFILES = {"test_rdp": {}, "test_rdp_video": {"record_video": True}, "test_rdp_
 
 
 @dataclass
-class RdpRun:
-    report: CaptureResult
-    root: Path
-    secrets: list[str]
-    server_logs: dict[str, str]  # what each server logged during the run
+class RdpRun(CaptureRun):
+    RECORD = "rdp-record.json"
 
-    def result(self, name: str) -> Any:
-        return next(r for r in self.report.results if r.name == name)
-
-    def folder(self, name: str) -> Path:
-        return self.root / "artifacts" / name / "run001"
-
-    def record(self, name: str) -> dict[str, Any]:
-        return json.loads((self.folder(name) / "rdp-record.json").read_text())
-
-    def events(self, name: str, event: str) -> list[dict[str, Any]]:
-        return [e for e in read_entries(self.root / "journal.jsonl") if e["target"] == name and e["event"] == event]
+    server_logs: dict[str, str] = field(kw_only=True)  # what each server logged during the run
 
     def screenshots(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self.events(name, "artifact_added") if e["data"]["kind"] == "screenshot"]
@@ -114,7 +101,8 @@ def rdp_run(xrdp_server, rdp_shadow, tmp_path_factory: pytest.TempPathFactory) -
     report = capture(inv, work / "case", SecretResolver(environ=env), RunOptions(concurrency=3))
     time.sleep(0.5)  # the servers' last log lines
     logs = {"xrdp": xrdp_server.log_since(x_mark), "shadow": rdp_shadow.log_since(s_mark)}
-    return RdpRun(report, work / "case", [*xrdp_server.secrets(), *rdp_shadow.secrets(), *wrong.values()], logs)
+    return RdpRun(report, work / "case", [*xrdp_server.secrets(), *rdp_shadow.secrets(), *wrong.values()],
+                  server_logs=logs)
 
 
 def ocr(png: Path) -> str:

@@ -6,7 +6,6 @@ every target; the tests read its case folder: outcomes, identity, journal, trans
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,37 +13,21 @@ from typing import Any
 import pytest
 import yaml
 
-from evidence_kit.capture import CaptureResult, RunOptions, capture
+from evidence_kit.capture import RunOptions, capture
 from evidence_kit.case.journal import check_journal, read_entries
 from evidence_kit.case.outcome import Outcome
 from evidence_kit.errors import InventoryError
 from evidence_kit.inventory import load_inventory
 from evidence_kit.profiles import ProfileRegistry
-from tests.helpers import assert_no_secrets
+from tests.helpers import CaptureRun, assert_no_secrets
 
 WRONG = "Wrong-Smb-pa55word!%+/"
 
 
 @dataclass
-class SmbRun:
-    report: CaptureResult
-    root: Path
-    secrets: list[str]
-
-    def result(self, name: str) -> Any:
-        return next(r for r in self.report.results if r.name == name)
-
-    def folder(self, name: str) -> Path:
-        return self.root / "artifacts" / name / "run001"
-
-    def record(self, name: str) -> dict[str, Any]:
-        return json.loads((self.folder(name) / "smb-record.json").read_text())
-
-    def transcript(self, name: str) -> str:
-        return (self.folder(name) / "smb-transcript.txt").read_text()
-
-    def events(self, name: str, event: str) -> list[dict[str, Any]]:
-        return [e for e in read_entries(self.root / "journal.jsonl") if e["target"] == name and e["event"] == event]
+class SmbRun(CaptureRun):
+    RECORD = "smb-record.json"
+    TRANSCRIPT = "smb-transcript.txt"
 
 
 def write_inventory(path: Path, rows: list[dict[str, Any]]) -> Path:
