@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tests.servers.lifecycle import ServerFixture
+
 T = TypeVar("T")
 
 PREFIX = "10.213"  # 10.213.N.0/24 per test session; nowhere outside our namespaces
@@ -158,7 +160,7 @@ class Link:
 
 
 @dataclass
-class TestNetwork:
+class TestNetwork(ServerFixture["TestNetwork"]):
     """Namespaces ``roles`` joined by ``links``; a context manager that always cleans up."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -170,17 +172,6 @@ class TestNetwork:
     _route: str | None = field(init=False, default=None)
     _root_devs: list[str] = field(init=False, default_factory=list)
     _addresses: dict[tuple[str, str], str] = field(init=False, default_factory=dict)
-
-    def __enter__(self) -> TestNetwork:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def cidr(self) -> str:
@@ -194,7 +185,7 @@ class TestNetwork:
         """The address of ``role`` on its link to ``peer`` (what ``peer`` connects to)."""
         return self._addresses[(role, peer)]
 
-    def start(self) -> None:
+    def start(self) -> TestNetwork:
         if os.geteuid() != 0:
             raise RuntimeError("network namespaces need root")
         cleanup_stale()
@@ -206,6 +197,7 @@ class TestNetwork:
             ip("-n", name, "link", "set", "lo", "up")
         for i, link in enumerate(self.links):
             self._add_link(i, link)
+        return self
 
     def _claim_block(self) -> None:
         used = {b for _, b, _ in _our_namespaces()}
