@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,13 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchkit import peak_rss_mib, run_child  # noqa: E402 - beside this script
+
 JUMP_PW, TARGET_PW = "EKT_BENCH_JUMP_PW", "EKT_BENCH_TARGET_PW"
 VARIANTS = ("bare-shared", "ours", "bare-per", "ours-unpooled")
 ATTEMPTS = 5  # runs per variant and round until one gets through every target
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _counts(results: list[str]) -> dict[str, int]:
@@ -90,7 +86,7 @@ def run_ours(spec: dict[str, Any], reuse: bool) -> dict[str, Any]:
     journal = (work / "case" / "journal.jsonl").read_text().splitlines()
     hop_logins = sum('"event":"hop_auth"' in line for line in journal)
     shutil.rmtree(work, ignore_errors=True)
-    return {"wall": wall, "counts": result.counts(), "rss_mib": _peak_rss_mib(), "journal_entries": len(journal),
+    return {"wall": wall, "counts": result.counts(), "rss_mib": peak_rss_mib(), "journal_entries": len(journal),
             "hop_logins": hop_logins}
 
 
@@ -160,7 +156,7 @@ def run_bare(spec: dict[str, Any], shared: bool) -> dict[str, Any]:
     wall = time.perf_counter() - start
     for t in pooled:
         t.close()
-    return {"wall": wall, "counts": _counts(results), "rss_mib": _peak_rss_mib(),
+    return {"wall": wall, "counts": _counts(results), "rss_mib": peak_rss_mib(),
             "hop_logins": 1 if shared else spec["targets"]}
 
 
@@ -168,13 +164,7 @@ def run_bare(spec: dict[str, Any], shared: bool) -> dict[str, Any]:
 
 
 def child(variant: str, spec: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
-    env = {**os.environ, **secrets, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, __file__, "--child", variant], input=json.dumps(spec), env=env,
-                          capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stderr[-3000:]}")
-    got: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return got
+    return run_child(__file__, variant, spec, secrets, timeout=1800)
 
 
 def main() -> int:

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,11 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchkit import peak_rss_mib, run_child  # noqa: E402 - beside this script
+
 VARIANTS = ("off", "on", "on-small")
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_seconds() -> float:
@@ -91,7 +87,7 @@ def run_capture(spec: dict, checkpoints: bool, targets: int) -> dict:
                      checkpoints=hooks)
     wall = time.perf_counter() - start
     cpu = _cpu_seconds() - cpu0
-    rss = _peak_rss_mib()
+    rss = peak_rss_mib()
     journal = work / "case" / "journal.jsonl"
     analysis = analyse(journal, roots) if checkpoints else None
     result = {
@@ -109,12 +105,7 @@ def run_capture(spec: dict, checkpoints: bool, targets: int) -> dict:
 
 
 def child(variant: str, spec: dict, env_extra: dict[str, str]) -> dict:
-    env = {**os.environ, **env_extra, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, __file__, "--child", variant], input=json.dumps(spec), env=env,
-                          capture_output=True, text=True, timeout=3600)
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, variant, spec, env_extra, timeout=3600)
 
 
 def main() -> int:

@@ -29,9 +29,7 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,12 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchkit import peak_rss_mib, run_child  # noqa: E402 - beside this script
+
 PW_ENV = "EKT_BENCH_PASSWORD"
 VARIANTS = ("bare", "ours", "bare-shell", "ours-full", "diag-nocommit")
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- children ----------------------------------------------------------------------------------
@@ -92,7 +88,7 @@ def run_ours(spec: dict, full: bool, cheap_commit: bool = False) -> dict:
     wall = time.perf_counter() - start
     entries = sum(1 for _ in (work / "case" / "journal.jsonl").open())
     shutil.rmtree(work, ignore_errors=True)
-    return {"wall": wall, "counts": report.counts(), "rss_mib": _peak_rss_mib(), "journal_entries": entries}
+    return {"wall": wall, "counts": report.counts(), "rss_mib": peak_rss_mib(), "journal_entries": entries}
 
 
 def run_bare(spec: dict, interactive: bool) -> dict:
@@ -135,21 +131,14 @@ def run_bare(spec: dict, interactive: bool) -> dict:
     counts: dict[str, int] = {}
     for r in results:
         counts[r] = counts.get(r, 0) + 1
-    return {"wall": wall, "counts": counts, "rss_mib": _peak_rss_mib()}
+    return {"wall": wall, "counts": counts, "rss_mib": peak_rss_mib()}
 
 
 # --- the driver of the benchmark ---------------------------------------------------------------
 
 
 def child(variant: str, spec: dict, password: str) -> dict:
-    env = {**os.environ, PW_ENV: password, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", variant], input=json.dumps(spec), env=env,
-        capture_output=True, text=True, timeout=900,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, variant, spec, {PW_ENV: password}, timeout=900)
 
 
 def main() -> int:
