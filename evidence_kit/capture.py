@@ -154,8 +154,8 @@ def capture(
     secrets = resolve_secrets(inventory, targets, resolver)
 
     facts = run_facts(inventory.sha256, {"inventory": inventory.path.name, "targets": [t.name for t in targets]})
-    before = previous_outcomes(Path(case_root))
     case = Case.open_for_capture(Path(case_root), details, facts, case_id=case_id)
+    before = previous_outcomes(case.root)
     drivers = _Drivers(options)
     results: dict[str, TargetResult] = {}
     if checkpoints is not None:
@@ -243,14 +243,14 @@ def default_case_dir(inventory: Inventory) -> Path:
 
 
 def previous_outcomes(case_root: Path) -> dict[str, str]:
-    """Each target's last outcome in an existing case (for 'what changed since last run')."""
-    from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
+    """Each target's last outcome in a case just opened for capture (for 'what changed since
+    last run'). Opening it checked the journal's chain and holds the case's lock, so it is read
+    here without checking the chain a second time."""
+    from evidence_kit.case.journal import JOURNAL_NAME, read_entries
 
     path = Path(case_root) / JOURNAL_NAME
     out: dict[str, str] = {}
     try:
-        if not path.exists() or not check_journal(path).ok:
-            return {}
         for entry in read_entries(path):
             if entry.get("event") == "target_finished" and entry.get("target"):
                 out[entry["target"]] = str(entry["data"].get("outcome"))
