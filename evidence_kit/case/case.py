@@ -35,14 +35,13 @@ from typing import Any
 from evidence_kit.case import diskio
 from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.case.commitments import CommitmentParams
+from evidence_kit.case.create import CASE_FILE, LEFTOVERS, create_case, resume_creation
 from evidence_kit.case.journal import JOURNAL_NAME, Journal, check_journal, read_entries, utc_now
 from evidence_kit.case.session import ARTIFACTS_DIR, TargetSession, slug
 from evidence_kit.errors import CaseError, MachineError
 from evidence_kit.secrets import Secret
 
 CASE_FORMAT = "evidence-kit-case/1"
-CASE_FILE = "case.json"
-AUTHORIZATION_DIR = "authorization"
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,6 @@ class Case:
         Nothing in an existing case is overwritten: case.json stays as it was created and
         each run's facts (host, versions, clock) go into its ``run_started`` entry.
         """
-        from evidence_kit.case.create import LEFTOVERS, create_case, resume_creation
-
         root = Path(root)
         case_file = root / CASE_FILE
         doing = "opening the case folder"
