@@ -7,7 +7,6 @@ report is drawn from that folder and that result, and the folder is removed afte
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
@@ -15,9 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.errors import EvidenceKitError, UsageError
 from evidence_kit.report.model import ReportResult
-from evidence_kit.seal.model import RECEIPT_SUFFIX, Verification
+from evidence_kit.seal.model import Verification
+from evidence_kit.seal.verify import find_receipt
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 
@@ -37,22 +38,7 @@ def _archive_sha256(checked: Verification, archive: Path) -> tuple[str, int]:
     for check in checked.checks:
         if check.name == "decrypt" and check.facts.get("ciphertext_sha256"):
             return str(check.facts["ciphertext_sha256"]), int(check.facts.get("size") or archive.stat().st_size)
-    digest = hashlib.sha256()
-    size = 0
-    with open(archive, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
-def _receipt_path(options: Any) -> Path | None:
-    if options.receipt is not None:
-        return Path(options.receipt)
-    if options.auto_receipt:
-        candidate = Path(options.archive).with_name(Path(options.archive).name + RECEIPT_SUFFIX)
-        return candidate if candidate.is_file() else None
-    return None
+    return sha256_file(archive)
 
 
 def _check_output(output: Path) -> str:
@@ -90,7 +76,7 @@ def make_reports(options: Any, outputs: Sequence[Path], paper: str = "A4", brows
         checked = extract(options, work / "bag")
         sha, size = _archive_sha256(checked, Path(options.archive))
         data = collect(checked, Path(options.archive), sha, size, paper=PAPERS[paper.lower()],
-                       receipt=_receipt_path(options), passphrase=options.passphrase is not None,
+                       receipt=find_receipt(options), passphrase=options.passphrase is not None,
                        compact_images=compact_images)
         for output, fmt in zip(outputs, formats, strict=True):
             pages = None

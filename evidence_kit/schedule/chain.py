@@ -22,25 +22,17 @@ checks a folder of them as one history.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from evidence_kit.schedule.record import RUN_SEALED
 from evidence_kit.seal.model import RECEIPT_FORMAT, RECEIPT_SUFFIX
 
 CHAIN_FORMAT = "evidence-kit-chain/1"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def sealed_record(receipt_path: Path, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "archive": body["archive"]["name"], "archive_sha256": body["archive"]["sha256"],
         "archive_size": body["archive"]["size"], "receipt": Path(receipt_path).name,
-        "receipt_sha256": file_sha256(receipt_path), "position": chain.get("position"), "run": chain.get("run"),
+        "receipt_sha256": sha256_file(receipt_path)[0], "position": chain.get("position"), "run": chain.get("run"),
         "previous_receipt_sha256": (chain.get("previous") or {}).get("receipt_sha256"),
         "journal_head": (body.get("bag") or {}).get("journal_head"), "sealed": body.get("sealed"),
     }
@@ -104,7 +96,7 @@ def previous_link(case_root: Path, archive_dir: Path, case_id: str) -> Link:
         if not present.is_file():
             warning = (f"the case journal names {name} as the last sealed run, but {archive_dir} does not hold it: "
                        "this run links to it all the same, so verify --chain will show it missing")
-        elif file_sha256(present) != recorded.get("receipt_sha256"):
+        elif sha256_file(present)[0] != recorded.get("receipt_sha256"):
             warning = (f"{present} is not the receipt the case journal recorded for the last sealed run: this run "
                        "links to the recorded one, so verify --chain will show it replaced")
         return Link(name, str(recorded.get("receipt_sha256")), str(recorded.get("archive")),
@@ -125,7 +117,7 @@ def _from_folder(folder: Path, case_id: str) -> Link | None:
     if newest is None:
         return None
     position, path, body = newest
-    return Link(path.name, file_sha256(path), str(body["archive"]["name"]), str(body["archive"]["sha256"]),
+    return Link(path.name, sha256_file(path)[0], str(body["archive"]["name"]), str(body["archive"]["sha256"]),
                 position, "folder")
 
 

@@ -31,8 +31,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.errors import ArchiveError, UsageError
-from evidence_kit.schedule.chain import CHAIN_FORMAT, file_sha256, journal_seals
+from evidence_kit.schedule.chain import CHAIN_FORMAT, journal_seals
 from evidence_kit.seal import sign
 from evidence_kit.seal.keys import fingerprint
 from evidence_kit.seal.model import RECEIPT_FORMAT, RECEIPT_SUFFIX, Status, Verification
@@ -90,7 +91,7 @@ def _load(folder: Path) -> tuple[list[_Run], list[Path]]:
         except (OSError, ValueError, KeyError, TypeError):
             raise ArchiveError(f"{path}: not an evidence-kit receipt; a history folder holds one case's run archives "
                                "and their receipts only")
-        run = _Run(path, body, file_sha256(path))
+        run = _Run(path, body, sha256_file(path)[0])
         _check_signature(run, doc)
         runs.append(run)
     cases = sorted({str(r.body.get("case_id")) for r in runs})
@@ -156,7 +157,7 @@ def verify_chain(folder: Path, trust_key: Ed25519PublicKey | None = None,
             run.archive_problem = "deleted"
             findings.append((run.label, f"deleted: {run.archive_name} is gone (its receipt {where} remains)"))
             continue
-        run.archive_sha256 = file_sha256(archive)
+        run.archive_sha256 = sha256_file(archive)[0]
         if run.archive_sha256 != run.body["archive"]["sha256"]:
             other = by_archive_sha.get(run.archive_sha256)
             run.archive_problem = "mismatch"
@@ -169,7 +170,7 @@ def verify_chain(folder: Path, trust_key: Ed25519PublicKey | None = None,
                                             f"{str(run.body['archive']['sha256'])[:16]}...)"))
     for path in archives:
         if path.name not in named:
-            other = by_archive_sha.get(file_sha256(path))
+            other = by_archive_sha.get(sha256_file(path)[0])
             what = f"a copy of {other.label} ({other.archive_name})" if other else "an archive without a receipt"
             findings.append(("history", f"inserted: {path.name} is {what}"))
 

@@ -34,12 +34,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.case.commitments import CommitmentParams, matches
 from evidence_kit.case.journal import JOURNAL_NAME, check_journal, read_entries
 from evidence_kit.errors import ArchiveError, UsageError, WrongKeyError
 from evidence_kit.seal import archive, bag, encrypt, receipt, sign
 from evidence_kit.seal.age.format import AgeFormatError, AgeNoMatch
-from evidence_kit.seal.age.stream import HashingReader
 from evidence_kit.seal.archive import Extracted, UnsafeArchive
 from evidence_kit.seal.keys import fingerprint
 from evidence_kit.seal.model import (
@@ -112,7 +112,8 @@ def _require_archive(path: Path) -> None:
         raise ArchiveError(f"{path}: no such archive file")
 
 
-def _find_receipt(options: VerifyOptions) -> Path | None:
+def find_receipt(options: VerifyOptions) -> Path | None:
+    """The receipt to check: the one given (it must exist), else ARCHIVE.receipt.json if present."""
     if options.receipt is not None:
         if not Path(options.receipt).is_file():
             raise UsageError(f"{options.receipt}: no such receipt file")
@@ -134,24 +135,15 @@ def _receipt_sha(path: Path | None) -> str | None:
         return None
 
 
-def _file_sha256(path: Path) -> tuple[str, int]:
-    reader = HashingReader(open(path, "rb"))
-    try:
-        reader.drain()
-    finally:
-        reader.close_raw()
-    return reader.sha256.hexdigest(), reader.size
-
-
 def _run(options: VerifyOptions, dest: Path) -> Verification:
     report = Verification(archive=str(options.archive))
     archive_path = Path(options.archive)
     archive_size = archive_path.stat().st_size
-    receipt_file = _find_receipt(options)
+    receipt_file = find_receipt(options)
     try:
         dec = encrypt.open_decryption(archive_path, options.identities, options.passphrase)
     except AgeNoMatch as exc:
-        actual, size = _file_sha256(archive_path)
+        actual, size = sha256_file(archive_path)
         expected = _receipt_sha(receipt_file)
         if receipt_file is not None and expected is not None and expected != actual:
             report.add("decrypt", F, f"cannot open the archive, and it is not the archive its receipt names: "
@@ -162,7 +154,7 @@ def _run(options: VerifyOptions, dest: Path) -> Verification:
         raise WrongKeyError(f"this identity cannot open this archive ({exc})")
     except AgeFormatError as exc:
         report.add("decrypt", F, f"not a valid age file: {exc}")
-        actual, size = _file_sha256(archive_path)
+        actual, size = sha256_file(archive_path)
         if receipt_file is not None:
             _receipt_check(report, receipt_file, size, actual, None, None, None, options)
         _rest_not_checked(report, "the archive could not be decrypted")
