@@ -12,11 +12,11 @@ names this archive and this package) and every acknowledgment of it is listed.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.case.commitments import matches
 from evidence_kit.errors import EvidenceKitError, UsageError
 from evidence_kit.handover import ack, transmittal
@@ -74,7 +74,7 @@ def _check_transmittal(report: Verification, path: Path, archive_sha: str | None
     if report.signer_fingerprint and checked.signer_fingerprint != report.signer_fingerprint:
         problems.append(f"signed by {checked.signer_fingerprint}, the archive by {report.signer_fingerprint}")
     if package is not None:
-        digest = hashlib.sha256(Path(package).read_bytes()).hexdigest()
+        digest = sha256_file(Path(package))[0]
         if (body.get("credential_package") or {}).get("sha256") != digest:
             problems.append("it names another credential package than the one given")
     stamped = f"; time-stamped {', '.join(checked.times)}" if checked.times else "; not time-stamped"

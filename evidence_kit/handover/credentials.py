@@ -11,7 +11,6 @@ the credential *unmatched*: it is refused, or with ``include_unmatched`` deliver
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evidence_kit.capture import resolve_secrets
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.case.commitments import matches
 from evidence_kit.errors import UsageError
 from evidence_kit.handover.evidence import Evidence
@@ -39,10 +39,6 @@ class SourceOptions:
     environ: dict[str, str] | None = None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def choose_inventory(case_dir: Path, evidence: Evidence, given: Path | None, allow_changed: bool) -> Path:
     """The inventory file to read: ``given``, else the one the case recorded, if it still resolves
     (beside where the command runs, then beside the case folder) with the recorded SHA-256."""
@@ -50,7 +46,7 @@ def choose_inventory(case_dir: Path, evidence: Evidence, given: Path | None, all
     if given is not None:
         if not Path(given).is_file():
             raise UsageError(f"--inventory {given}: no such file")
-        digest = _sha256(Path(given))
+        digest = sha256_file(Path(given))[0]
         if recorded and digest != recorded and not allow_changed:
             raise UsageError(
                 f"--inventory {given}: not the inventory the case was captured from (sha256 {digest[:16]}..., the "
@@ -61,12 +57,12 @@ def choose_inventory(case_dir: Path, evidence: Evidence, given: Path | None, all
         raise UsageError(f"{case_dir}: the case does not name the inventory it was captured from; give --inventory")
     candidates = [Path.cwd() / name, Path(case_dir).resolve().parent / name]
     for path in candidates:
-        if path.is_file() and (not recorded or _sha256(path) == recorded):
+        if path.is_file() and (not recorded or sha256_file(path)[0] == recorded):
             return path
     present = [p for p in candidates if p.is_file()]
     if present:
         raise UsageError(
-            f"{present[0]}: changed since the case was captured from it (sha256 {_sha256(present[0])[:16]}..., "
+            f"{present[0]}: changed since the case was captured from it (sha256 {sha256_file(present[0])[0][:16]}..., "
             f"recorded {str(recorded)[:16]}...); give --inventory FILE with --allow-changed-inventory to use it")
     raise UsageError(f"the case was captured from {name}, which is not found beside this folder or the case "
                      "folder; give --inventory FILE")

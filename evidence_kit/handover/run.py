@@ -21,6 +21,7 @@ from typing import Any
 from cryptography import x509
 
 from evidence_kit import __version__
+from evidence_kit.case.artifacts import sha256_file
 from evidence_kit.case.case import load_case_info
 from evidence_kit.case.commitments import describe_derivation
 from evidence_kit.errors import CaseError, EvidenceKitError, UsageError
@@ -82,7 +83,7 @@ def _authorization(case_dir: Path, info: dict[str, Any]) -> dict[str, Any]:
                          "case.authorization); a handover to anyone needs it")
     path = case_dir / str(auth["path"])
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)[0]
     except OSError:
         raise CaseError(f"{path}: the client's authorization named by case.json is missing")
     if digest != auth.get("sha256"):
