@@ -236,6 +236,25 @@ def require_beginning(root: Path, info: dict[str, Any], entries: int, consequenc
                         f"case_created): it was not created completely; {way_out}")
 
 
+def append_to_last_run(root: Path, entries: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Journal what happened after a seal (the seal's record, alerts, a handover) into the case's
+    last run, not a new one: the archive just sealed stays as its signature says, and the next
+    seal carries these entries. The caller holds the case's lock exclusively. Raises CaseError
+    when the journal is not intact, and the machine's condition when it cannot be written."""
+    path = Path(root) / JOURNAL_NAME
+    check = check_journal(path)
+    if not check.ok or check.torn_tail_bytes or check.entries == 0:
+        raise CaseError(f"{path}: the journal is not intact ({check.describe()})")
+    try:
+        journal = Journal.open(path, run=check.last_run, check=check)
+    except OSError as exc:
+        raise diskio.as_machine_error(exc, path, "opening the journal") from exc
+    try:
+        return [journal.append(event, data) for event, data in entries]
+    finally:
+        journal.close()
+
+
 @contextmanager
 def case_lock(root: Path, shared: bool):
     """Hold the case folder's lock: exclusive while capturing, shared while sealing.

@@ -21,9 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.case.case import case_lock
-from evidence_kit.case.diskio import as_machine_error
-from evidence_kit.case.journal import JOURNAL_NAME, Journal, check_journal
+from evidence_kit.case.case import append_to_last_run, case_lock
 from evidence_kit.errors import CaseError
 
 
@@ -41,18 +39,10 @@ class HeldCase:
             raise CaseError(f"{self.root}: another process holds the case; the handover files are complete, but "
                             f"its '{event}' entry could not be journaled: run the handover again later")
         try:
-            path = self.root / JOURNAL_NAME
-            check = check_journal(path)
-            if not check.ok or check.torn_tail_bytes:
-                raise CaseError(f"{path}: journal not intact ({check.describe()}); '{event}' not journaled")
             try:
-                journal = Journal.open(path, run=check.last_run, check=check)
-            except OSError as exc:
-                raise as_machine_error(exc, path, "opening the journal") from exc
-            try:
-                return journal.append(event, data)
-            finally:
-                journal.close()
+                return append_to_last_run(self.root, [(event, data)])[0]
+            except CaseError as exc:
+                raise CaseError(f"{exc.one_line()}; '{event}' not journaled") from exc
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
 

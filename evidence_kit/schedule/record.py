@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.case.case import case_lock
-from evidence_kit.case.journal import JOURNAL_NAME, Journal, check_journal
+from evidence_kit.case.case import append_to_last_run, case_lock
+from evidence_kit.case.journal import JOURNAL_NAME
 from evidence_kit.errors import EvidenceKitError
 
 RUN_SEALED = "run_sealed"
@@ -26,19 +26,10 @@ ALERT = "alert"
 
 def append_after_seal(case_root: Path, entries: list[tuple[str, dict[str, Any]]]) -> str | None:
     """Append ``(event, data)`` entries to the case's last run. None when done, else why not."""
-    path = Path(case_root) / JOURNAL_NAME
     try:
         with case_lock(Path(case_root), shared=False):
-            check = check_journal(path)
-            if not check.ok or check.torn_tail_bytes or check.entries == 0:
-                return f"{path}: the journal is not intact ({check.describe()}); not appended"
-            journal = Journal.open(path, run=check.last_run, check=check)
-            try:
-                for event, data in entries:
-                    journal.append(event, data)
-            finally:
-                journal.close()
+            append_to_last_run(Path(case_root), entries)
     except (EvidenceKitError, OSError) as exc:
         text = exc.one_line() if isinstance(exc, EvidenceKitError) else (exc.strerror or str(exc))
-        return f"{path}: not appended ({text})"
+        return f"{Path(case_root) / JOURNAL_NAME}: not appended ({text})"
     return None
